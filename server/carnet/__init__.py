@@ -1,0 +1,1 @@
+"""Carnet: live collaborative notebooks for gatherings."""

@@ -1,0 +1,1 @@
+"""Who is asking: passwords, sessions, tokens and cross-site request checks."""

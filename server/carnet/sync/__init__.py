@@ -1,0 +1,1 @@
+"""Live co-writing: the y-websocket protocol, rooms, persistence and fan-out."""

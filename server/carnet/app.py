@@ -23,6 +23,8 @@ from carnet.errors import AppError
 from carnet.i18n import request_language
 from carnet.storage import Database
 from carnet.storage.migrate import upgrade
+from carnet.sync.endpoint import note_socket
+from carnet.sync.rooms import Rooms
 
 logger = logging.getLogger("carnet")
 
@@ -96,10 +98,14 @@ def create_app(settings: Settings) -> Litestar:
         database = await Database.connect(database_url, max_size=settings.db_pool_size)
         async with database.connection() as conn:
             await upgrade(conn)
+        rooms = Rooms(database)
+        rooms.start()
         app.state.database = database
+        app.state.rooms = rooms
         try:
             yield
         finally:
+            await rooms.close()
             await database.close()
 
     return Litestar(
@@ -111,6 +117,7 @@ def create_app(settings: Settings) -> Litestar:
             CarnetController,
             NoteController,
             CommentController,
+            note_socket,
         ],
         dependencies=DEPENDENCIES,
         lifespan=[lifespan],

@@ -47,6 +47,9 @@ __all__ = [
     "FRAGMENT_NAME",
     "Block",
     "Inline",
+    "html_from_blocks",
+    "mark_name",
+    "markdown_from_blocks",
     "plain_text",
     "read_fragment",
     "render",
@@ -54,6 +57,7 @@ __all__ = [
     "render_markdown",
     "render_text",
     "safe_href",
+    "text_from_blocks",
 ]
 
 FRAGMENT_NAME: Final = "default"
@@ -414,23 +418,27 @@ def markdown_from_blocks(blocks: Sequence[Block]) -> str:
     return _finish([_md_blocks(blocks)])
 
 
-def _md_blocks(blocks: Sequence[Block]) -> str:
-    parts: list[str] = []
+def _md_blocks(blocks: Sequence[Block], in_item: bool = False) -> str:
+    """Blocks split by a blank line; in a list item, a list follows its line tightly."""
+    out = ""
     previous: Block | None = None
-    alternate = False
+    previous_alternate = False
     for block in blocks:
-        # Two sibling lists of one kind would merge: switch the delimiter.
-        if (
+        # Two sibling lists of one kind would merge into one: switch the delimiter.
+        alternate = (
             isinstance(block, ListBlock)
             and isinstance(previous, ListBlock)
             and block.ordered == previous.ordered
-        ):
-            alternate = not alternate
-        else:
-            alternate = False
-        parts.append(_md_block(block, alternate))
-        previous = block
-    return "\n\n".join(part for part in parts if part)
+            and not previous_alternate
+        )
+        text = _md_block(block, alternate)
+        if not text:
+            continue
+        if out:
+            out += "\n" if in_item and _is_tight_list(block) else "\n\n"
+        out += text
+        previous, previous_alternate = block, alternate
+    return out
 
 
 def _md_block(block: Block, alternate: bool = False) -> str:
@@ -451,14 +459,19 @@ def _md_block(block: Block, alternate: bool = False) -> str:
     raise AssertionError(block)  # pragma: no cover
 
 
+_MD_THEMATIC_BREAK = re.compile(r"([-*_])(?:[ \t]*\1){2,}[ \t]*")
+
+
 def _md_list(block: ListBlock, alternate: bool) -> str:
     delimiter = (")" if alternate else ".") if block.ordered else ("*" if alternate else "-")
+    bodies = [_md_blocks(blocks, in_item=True) for blocks in block.items]
+    if not block.ordered and any(
+        _MD_THEMATIC_BREAK.fullmatch(f"{delimiter} {body.partition(chr(10))[0]}") for body in bodies
+    ):
+        delimiter = "+"  # "- ---" or "- - -" would be read as a thematic break
     items = []
-    for index, blocks in enumerate(block.items):
+    for index, body in enumerate(bodies):
         marker = _list_marker(block, index, delimiter)
-        body = _join_item(blocks, _md_block)
-        if not block.ordered and body.startswith("---"):
-            body = "***" + body[3:]  # "- ---" would be read as one thematic break
         items.append(_prefix_lines(body, marker, " " * len(marker)))
     return "\n".join(items)
 
@@ -571,6 +584,8 @@ def _split_newlines(inlines: Iterable[Inline]) -> list[Inline]:
     """A newline inside text (not a hardBreak node) becomes a hard break too."""
     out: list[Inline] = []
     for item in inlines:
+        if isinstance(item, Text) and not item.text:
+            continue
         if isinstance(item, Text) and "\n" in item.text:
             for i, line in enumerate(item.text.split("\n")):
                 if i:
@@ -781,13 +796,14 @@ def _text_blocks(blocks: Iterable[Block]) -> str:
 def _text_block(block: Block) -> str:
     match block:
         case Paragraph(content) | Heading(_, content):
-            return _plain(_trim_breaks(content))
+            return _plain(_trim_breaks(_split_newlines(content)))
         case CodeBlock(_, text):
             return text
         case Rule():
             return "---"
         case Quote(blocks):
-            return _prefix_lines(_text_blocks(blocks), "> ", "> ")
+            inner = _text_blocks(blocks)
+            return _prefix_lines(inner, "> ", "> ") if inner else ""
         case ListBlock():
             items = []
             for index, blocks in enumerate(block.items):

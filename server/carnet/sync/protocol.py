@@ -62,6 +62,7 @@ __all__ = [
     "SyncUpdate",
     "decode",
     "decode_awareness",
+    "decode_state_vector",
     "encode",
     "encode_awareness",
     "encode_awareness_message",
@@ -71,6 +72,7 @@ __all__ = [
     "encode_var_string",
     "encode_var_uint",
     "is_empty_update",
+    "update_has_structs",
 ]
 
 # Top-level message types.
@@ -497,3 +499,27 @@ def is_empty_update(update: bytes | bytearray | memoryview) -> bool:
     except ProtocolError:
         return False
     return pos == len(buf)
+
+
+def update_has_structs(update: bytes) -> bool:
+    """True when a v1 update inserts anything (it may otherwise only delete)."""
+    groups, pos = _read_var_uint(update, 0)
+    for _ in range(groups):
+        structs, pos = _read_var_uint(update, pos)
+        if structs:
+            return True
+        _, pos = _read_var_uint(update, pos)
+        _, pos = _read_var_uint(update, pos)
+    return False
+
+
+def decode_state_vector(state_vector: bytes) -> dict[int, int]:
+    """A Yjs state vector: client id → the next clock expected from that client."""
+    count, pos = _read_var_uint(state_vector, 0)
+    clocks: dict[int, int] = {}
+    for _ in range(count):
+        client, pos = _read_var_uint(state_vector, pos)
+        clock, pos = _read_var_uint(state_vector, pos)
+        clocks[client] = clock
+    _check_end(state_vector, pos)
+    return clocks

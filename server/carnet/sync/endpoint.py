@@ -1,0 +1,211 @@
+"""``/ws/notes/{note_id}``: the thin adapter between a WebSocket and a room.
+
+It authenticates the handshake, decides editor or viewer, feeds decoded
+frames to the room, and writes what the room sends through a bounded queue,
+so one slow client never stalls the others: past the bound it is cut off
+(code 4408) and resyncs when it reconnects.
+
+Close codes: 4400 malformed frame, 4401 sign-in needed, 4403 forbidden
+(including a cookie handshake from a foreign Origin), 4404 unknown or
+invisible note, 4408 too slow, 4413 too large, 4429 too many connections or
+frames, 4503 storage unavailable (retry).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from typing import Any, TypeAlias
+
+from litestar import WebSocket, websocket
+from litestar.datastructures import State
+from litestar.params import FromPath
+from litestar.types import WebSocketCloseEvent, WebSocketSendEvent
+
+from carnet.auth.identity import identify, origin_allowed
+from carnet.config import Settings
+from carnet.errors import AppError
+from carnet.models import NoteStatus
+from carnet.permissions import Action, Verdict, decide
+from carnet.storage import Database
+from carnet.storage.access import note_access
+from carnet.sync import protocol as wire
+from carnet.sync.limits import TokenBucket
+from carnet.sync.persistence import DATABASE_ERRORS
+from carnet.sync.room import (
+    CLOSE_BAD_FRAME,
+    CLOSE_FORBIDDEN,
+    CLOSE_NOT_FOUND,
+    CLOSE_TOO_LARGE,
+    CLOSE_TOO_MANY,
+    CLOSE_TOO_SLOW,
+    CLOSE_UNAUTHENTICATED,
+    CLOSE_UNAVAILABLE,
+    Close,
+    Room,
+)
+from carnet.sync.rooms import Rooms
+
+logger = logging.getLogger(__name__)
+
+Socket: TypeAlias = WebSocket[Any, Any, State]
+
+
+class SocketPeer:
+    """A connection's side of the room: a bounded outgoing queue and its writer."""
+
+    __slots__ = (
+        "_queue",
+        "_wake",
+        "announced",
+        "closing",
+        "editor",
+        "limit",
+        "saved_count",
+        "socket",
+        "unsaved",
+        "user_id",
+    )
+
+    def __init__(self, socket: Socket, user_id: str | None, editor: bool, limit: int) -> None:
+        self.socket = socket
+        self.user_id = user_id
+        self.editor = editor
+        self.limit = limit
+        self.saved_count = 0
+        self.unsaved = 0
+        self.announced: set[int] = set()
+        self._queue: deque[bytes] = deque()
+        self._wake = asyncio.Event()
+        self.closing: Close | None = None
+
+    def send(self, frame: bytes) -> None:
+        if self.closing is not None:
+            return
+        if len(self._queue) >= self.limit:
+            self.close(Close(CLOSE_TOO_SLOW, "too slow, reconnect to resync"))
+            return
+        self._queue.append(frame)
+        self._wake.set()
+
+    def close(self, reason: Close) -> None:
+        if self.closing is None:
+            self.closing = reason
+            self._wake.set()
+
+    async def write(self) -> None:
+        """Write queued frames until asked to close; then close the socket."""
+        send = self.socket.send
+        queue = self._queue
+        while True:
+            while queue:
+                message: WebSocketSendEvent = {
+                    "type": "websocket.send",
+                    "bytes": queue.popleft(),
+                    "text": None,
+                }
+                await send(message)
+            if self.closing is not None:
+                close: WebSocketCloseEvent = {
+                    "type": "websocket.close",
+                    "code": self.closing.code,
+                    "reason": self.closing.reason,
+                }
+                await send(close)
+                return
+            self._wake.clear()
+            await self._wake.wait()
+
+
+async def _refuse(socket: Socket, code: int, reason: str) -> None:
+    await socket.accept()
+    await socket.close(code=code, reason=reason)
+
+
+@websocket("/ws/notes/{note_id:str}", name="note-socket")
+async def note_socket(socket: Socket, note_id: FromPath[str]) -> None:
+    state: State = socket.app.state
+    settings: Settings = state.settings
+    database: Database = state.database
+    rooms: Rooms = state.rooms
+    limits = rooms.limits
+
+    try:
+        async with database.connection() as conn:
+            viewer = await identify(conn, socket.headers, socket.cookies)
+            found = await note_access(conn, note_id[:64], viewer.user_id)
+    except AppError as error:
+        await _refuse(socket, CLOSE_UNAUTHENTICATED, error.en)
+        return
+    except DATABASE_ERRORS:
+        await _refuse(socket, CLOSE_UNAVAILABLE, "storage unavailable, retry")
+        return
+    origin = socket.headers.get("origin")
+    if viewer.session_token and origin is not None and not origin_allowed(origin, settings.origins):
+        await _refuse(socket, CLOSE_FORBIDDEN, "cross-origin cookie handshake")
+        return
+    if found is None or decide(Action.NOTE_VIEW, found[0]) is not Verdict.ALLOW:
+        await _refuse(socket, CLOSE_NOT_FOUND, "note not found")
+        return
+    access, status = found
+    editor = decide(Action.NOTE_EDIT, access) is Verdict.ALLOW and status is NoteStatus.DRAFT
+
+    if not rooms.admit(note_id, viewer.user_id):
+        await _refuse(socket, CLOSE_TOO_MANY, "too many connections")
+        return
+    try:
+        try:
+            room = await rooms.open(note_id)
+        except DATABASE_ERRORS:
+            await _refuse(socket, CLOSE_UNAVAILABLE, "storage unavailable, retry")
+            return
+        await socket.accept()
+        peer = SocketPeer(socket, viewer.user_id, editor, limits.send_queue_frames)
+        writer = asyncio.create_task(peer.write())
+        room.join(peer)
+        try:
+            await _read(socket, room, peer, rooms)
+        finally:
+            rooms.leave(room, peer)
+            if not writer.done():
+                peer.close(Close(1000, "bye"))
+                try:
+                    async with asyncio.timeout(1):
+                        await writer
+                except (TimeoutError, OSError, RuntimeError):
+                    writer.cancel()
+    finally:
+        rooms.release(note_id, viewer.user_id)
+
+
+async def _read(socket: Socket, room: Room, peer: SocketPeer, rooms: Rooms) -> None:
+    limits = rooms.limits
+    now = time.monotonic()
+    frames = TokenBucket(limits.frames_per_second, limits.frame_burst, now)
+    volume = TokenBucket(limits.bytes_per_second, limits.byte_burst, now)
+    receive = socket.receive
+    while peer.closing is None:
+        event = await receive()
+        if event["type"] == "websocket.disconnect":
+            return
+        frame = event.get("bytes")
+        if not isinstance(frame, bytes):
+            peer.close(Close(CLOSE_BAD_FRAME, "binary frames only"))
+            return
+        now = time.monotonic()
+        if len(frame) > limits.max_frame_bytes:
+            peer.close(Close(CLOSE_TOO_LARGE, "frame too large"))
+            return
+        if not frames.take(1, now) or not volume.take(len(frame), now):
+            peer.close(Close(CLOSE_TOO_MANY, "too many frames, slow down"))
+            return
+        try:
+            room.receive(peer, wire.decode(frame))
+        except wire.ProtocolError as error:
+            peer.close(Close(CLOSE_BAD_FRAME, f"malformed frame: {error}"[:120]))
+            return
+        except Close as close:
+            peer.close(close)
+            return

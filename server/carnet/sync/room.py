@@ -1,0 +1,325 @@
+"""One open note: its document, its connections, presence, and what to send to whom.
+
+The room is the sans-IO heart of live co-writing. It takes decoded frames
+from :class:`Peer` objects and answers by calling ``peer.send(frame)``; it
+never touches a socket or the database. Persistence is a callable handed in
+(:class:`SaveUpdate`) that answers later through a callback, which is how the
+"saved" acknowledgement reaches the sender only after the commit.
+
+Editors get every update at once (the sender too: newer clients take the echo
+as confirmation). Viewers get updates merged into one frame per
+``viewer_interval`` seconds, so a whole audience costs one encode per tick.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import pycrdt
+
+from carnet.sync import protocol as wire
+from carnet.sync.limits import Limits
+
+logger = logging.getLogger(__name__)
+
+
+class Close(Exception):
+    """Raised by the room to have the adapter close one connection."""
+
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+# Close codes sent to clients (documented in docs/protocol.md).
+CLOSE_BAD_FRAME = 4400
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
+CLOSE_NOT_FOUND = 4404
+CLOSE_TOO_SLOW = 4408
+CLOSE_TOO_LARGE = 4413
+CLOSE_TOO_MANY = 4429
+CLOSE_ROOM_CLOSED = 4410
+CLOSE_UNAVAILABLE = 4503
+
+
+class Peer(Protocol):
+    """A connection as the room sees it."""
+
+    user_id: str | None
+    editor: bool
+    saved_count: int
+    unsaved: int
+    announced: set[int]
+
+    def send(self, frame: bytes) -> None:
+        """Queue a frame; never blocks (the adapter drops a peer that cannot keep up)."""
+
+
+SaveUpdate = Callable[[str, bytes, "str | None", Callable[[int | None], None]], None]
+"""``save(note_id, update, user_id, on_saved)``: persist; call ``on_saved(seq)`` after commit."""
+
+
+@dataclass
+class _Presence:
+    clock: int
+    state: str
+    owner: Peer
+
+
+@dataclass
+class Room:
+    note_id: str
+    doc: pycrdt.Doc[Any]
+    save: SaveUpdate
+    limits: Limits
+    seq: int = 0
+    """Every log row up to this sequence number is in ``doc``."""
+    log_rows: int = 0
+    log_bytes: int = 0
+    read_only: bool = False
+    approx_size: int = 0
+    peers: set[Peer] = field(default_factory=set)
+    presence: dict[int, _Presence] = field(default_factory=dict)
+    contributors: set[str] = field(default_factory=set)
+    last_edit: float = 0.0
+    unsaved: int = 0
+    pending_structs: list[dict[int, int]] = field(default_factory=list)
+    on_change: Callable[[Room], None] | None = None
+    on_saved: Callable[[Room], None] | None = None
+    _viewer_updates: list[bytes] = field(default_factory=list)
+    _viewer_presence: dict[int, wire.AwarenessEntry] = field(default_factory=dict)
+    _viewer_flush: asyncio.TimerHandle | None = None
+    _applied_beyond: set[int] = field(default_factory=set)
+
+    # Joining and leaving ----------------------------------------------------
+
+    @property
+    def editors(self) -> int:
+        return sum(1 for peer in self.peers if peer.editor)
+
+    @property
+    def viewers(self) -> int:
+        return len(self.peers) - self.editors
+
+    def join(self, peer: Peer) -> None:
+        """Greet a new connection: our SyncStep1, then who is here."""
+        self.peers.add(peer)
+        peer.send(wire.encode_sync_step1(self.doc.get_state()))
+        if self.presence:
+            peer.send(self._presence_frame(self.presence.items()))
+        if self.on_change:
+            self.on_change(self)
+
+    def leave(self, peer: Peer) -> None:
+        """Forget a connection and remove the presence it announced."""
+        self.peers.discard(peer)
+        removed = []
+        for client_id in peer.announced:
+            current = self.presence.get(client_id)
+            if current is not None and current.owner is peer:
+                del self.presence[client_id]
+                removed.append(wire.AwarenessEntry(client_id, current.clock, "null"))
+        if removed:
+            self._broadcast_presence(removed, exclude=None)
+        if self.on_change:
+            self.on_change(self)
+
+    # Frames -------------------------------------------------------------------
+
+    def receive(self, peer: Peer, message: wire.Message) -> None:
+        """Handle one decoded frame from ``peer``; raises :class:`Close` to drop it."""
+        match message:
+            case wire.SyncStep1(state_vector):
+                try:
+                    reply = self.doc.get_update(state_vector)
+                except Exception:  # pycrdt raises several types on a bad state vector
+                    raise Close(CLOSE_BAD_FRAME, "invalid state vector") from None
+                peer.send(wire.encode_sync_step2(reply))
+            case wire.SyncStep2(update) | wire.SyncUpdate(update):
+                self._receive_update(peer, update)
+            case wire.AwarenessMessage(payload):
+                self._receive_presence(peer, payload)
+            case wire.QueryAwareness():
+                if self.presence:
+                    peer.send(self._presence_frame(self.presence.items()))
+            case _:
+                # Auth and Carnet messages only ever go from server to client.
+                raise Close(CLOSE_BAD_FRAME, "unexpected message from client")
+
+    def _receive_update(self, peer: Peer, update: bytes) -> None:
+        if wire.is_empty_update(update):
+            return
+        try:
+            inserts = wire.update_has_structs(update)
+        except wire.ProtocolError:
+            raise Close(CLOSE_BAD_FRAME, "malformed update") from None
+        if not peer.editor or self.read_only:
+            # Standard clients answer our SyncStep1 even when read-only; a diff
+            # that only repeats deletions they learned from us changes nothing.
+            if inserts:
+                peer.send(wire.encode(wire.PermissionDenied("read-only")))
+            return
+        if self.approx_size + len(update) > self.limits.max_document_bytes:
+            peer.send(
+                wire.encode(wire.Status("document_too_large", "this note reached its size limit"))
+            )
+            raise Close(CLOSE_TOO_LARGE, "document too large")
+        self.apply(update, peer.user_id, origin=peer)
+
+    def apply(self, update: bytes, user_id: str | None, origin: Peer | None) -> None:
+        """Integrate an update, share it and persist it.
+
+        ``origin`` is the editor that sent it (it will get the "saved"
+        acknowledgement); None for updates made by the server itself.
+        """
+        try:
+            update_state = pycrdt.get_state(update)  # parses the whole update first
+            self.doc.apply_update(update)
+        except Exception:
+            raise Close(CLOSE_BAD_FRAME, "update rejected") from None
+        self._track_pending(update_state)
+        self.approx_size += len(update)
+        self.last_edit = time.monotonic()
+        if user_id:
+            self.contributors.add(user_id)
+        self._broadcast_update(update)
+        self.unsaved += 1
+        if origin is not None:
+            origin.unsaved += 1
+        self.save(self.note_id, update, user_id, lambda seq: self._saved(origin, seq))
+
+    def _saved(self, origin: Peer | None, seq: int | None) -> None:
+        self.unsaved -= 1
+        if seq is not None:
+            self.log_rows += 1
+            self.mark_applied(seq)
+        if origin is not None:
+            origin.unsaved -= 1
+            origin.saved_count += 1
+            if origin in self.peers:
+                origin.send(wire.encode(wire.Saved(origin.saved_count, self.seq)))
+        if self.on_saved:
+            self.on_saved(self)
+
+    def mark_applied(self, seq: int) -> None:
+        """Record that log row ``seq`` is in the document; advance ``self.seq`` over any run."""
+        if seq <= self.seq:
+            return
+        self._applied_beyond.add(seq)
+        while self.seq + 1 in self._applied_beyond:
+            self.seq += 1
+            self._applied_beyond.discard(self.seq)
+
+    @property
+    def has_gap(self) -> bool:
+        return bool(self._applied_beyond)
+
+    def _track_pending(self, update_state: bytes) -> None:
+        """Remember updates whose causal parents have not arrived (see DESIGN §4)."""
+        wanted = wire.decode_state_vector(update_state)
+        if self.pending_structs or wanted:
+            have = wire.decode_state_vector(self.doc.get_state())
+            self.pending_structs = [
+                clocks
+                for clocks in [*self.pending_structs, wanted]
+                if any(clock > have.get(client, 0) for client, clock in clocks.items())
+            ]
+
+    def _broadcast_update(self, update: bytes) -> None:
+        frame = wire.encode_sync_update(update)
+        for peer in self.peers:
+            if peer.editor:
+                peer.send(frame)
+        if self.viewers:
+            self._viewer_updates.append(update)
+            self._schedule_viewer_flush()
+
+    # Presence -------------------------------------------------------------------
+
+    def _receive_presence(self, peer: Peer, payload: bytes) -> None:
+        if not peer.editor:
+            return  # viewers are counted, not shown
+        try:
+            entries = wire.decode_awareness(payload)
+        except wire.ProtocolError:
+            raise Close(CLOSE_BAD_FRAME, "malformed awareness") from None
+        accepted = []
+        for entry in entries:
+            current = self.presence.get(entry.client_id)
+            if current is not None and current.owner is not peer:
+                continue  # another connection's client id
+            if entry.client_id not in peer.announced:
+                if len(peer.announced) >= self.limits.max_presence_per_connection:
+                    continue
+                peer.announced.add(entry.client_id)
+            if entry.removed:
+                self.presence.pop(entry.client_id, None)
+            else:
+                self.presence[entry.client_id] = _Presence(entry.clock, entry.state, peer)
+            accepted.append(entry)
+        if accepted:
+            self._broadcast_presence(accepted, exclude=None)
+
+    def _presence_frame(self, items: Iterable[tuple[int, _Presence]]) -> bytes:
+        entries = [
+            wire.AwarenessEntry(client_id, presence.clock, presence.state)
+            for client_id, presence in items
+        ]
+        return wire.encode_awareness_message(wire.encode_awareness(entries))
+
+    def _broadcast_presence(self, entries: list[wire.AwarenessEntry], exclude: Peer | None) -> None:
+        frame = wire.encode_awareness_message(wire.encode_awareness(entries))
+        for peer in self.peers:
+            if peer.editor and peer is not exclude:
+                peer.send(frame)
+        if self.viewers:
+            for entry in entries:
+                self._viewer_presence[entry.client_id] = entry
+            self._schedule_viewer_flush()
+
+    # Viewers --------------------------------------------------------------------
+
+    def _schedule_viewer_flush(self) -> None:
+        if self._viewer_flush is None:
+            loop = asyncio.get_running_loop()
+            self._viewer_flush = loop.call_later(self.limits.viewer_interval, self.flush_viewers)
+
+    def flush_viewers(self) -> None:
+        """Send viewers what happened since the last tick, merged into one frame each."""
+        self._viewer_flush = None
+        frames = []
+        if self._viewer_updates:
+            updates, self._viewer_updates = self._viewer_updates, []
+            merged = updates[0] if len(updates) == 1 else pycrdt.merge_updates(*updates)
+            frames.append(wire.encode_sync_update(merged))
+        if self._viewer_presence:
+            entries, self._viewer_presence = list(self._viewer_presence.values()), {}
+            frames.append(wire.encode_awareness_message(wire.encode_awareness(entries)))
+        for peer in self.peers:
+            if not peer.editor:
+                for frame in frames:
+                    peer.send(frame)
+
+    # Changes of rights ------------------------------------------------------------
+
+    def set_read_only(self, read_only: bool) -> None:
+        """A finalised or published note takes no more edits, from anyone."""
+        self.read_only = read_only
+        notice = wire.encode(
+            wire.Status("read_only" if read_only else "writable", "note status changed")
+        )
+        for peer in self.peers:
+            peer.send(notice)
+
+    def demote(self, peer: Peer) -> None:
+        """Make an editor a viewer (its rights changed while connected)."""
+        if peer.editor:
+            peer.editor = False
+            peer.send(wire.encode(wire.Status("read_only", "your rights changed")))

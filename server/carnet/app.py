@@ -17,13 +17,17 @@ from carnet.api.carnets import CarnetController
 from carnet.api.comments import CommentController
 from carnet.api.dependencies import DEPENDENCIES
 from carnet.api.health import healthz, readyz
+from carnet.api.history import HistoryController
 from carnet.api.notes import NoteController
 from carnet.config import Settings
 from carnet.errors import AppError
+from carnet.events import EventBus
 from carnet.i18n import request_language
 from carnet.storage import Database
 from carnet.storage.migrate import upgrade
-from carnet.sync.endpoint import note_socket
+from carnet.sync.endpoint import RightsWatcher, note_socket
+from carnet.sync.limits import Limits
+from carnet.sync.presence import presence_publisher
 from carnet.sync.rooms import Rooms
 
 logger = logging.getLogger("carnet")
@@ -88,7 +92,7 @@ def _unexpected_error(
     )
 
 
-def create_app(settings: Settings) -> Litestar:
+def create_app(settings: Settings, limits: Limits | None = None) -> Litestar:
     if settings.database_url is None:
         raise ValueError("create_app needs settings.database_url (the CLI provides one)")
     database_url = settings.database_url
@@ -98,10 +102,13 @@ def create_app(settings: Settings) -> Litestar:
         database = await Database.connect(database_url, max_size=settings.db_pool_size)
         async with database.connection() as conn:
             await upgrade(conn)
-        rooms = Rooms(database)
+        bus = EventBus()
+        rooms = Rooms(database, limits, on_presence=presence_publisher(bus))
         rooms.start()
+        bus.listen(RightsWatcher(rooms, database))
         app.state.database = database
         app.state.rooms = rooms
+        app.state.bus = bus
         try:
             yield
         finally:
@@ -117,6 +124,7 @@ def create_app(settings: Settings) -> Litestar:
             CarnetController,
             NoteController,
             CommentController,
+            HistoryController,
             note_socket,
         ],
         dependencies=DEPENDENCIES,

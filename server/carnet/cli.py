@@ -12,6 +12,7 @@ from typing import TypeVar
 
 import asyncpg
 import click
+import msgspec
 
 from carnet.auth.passwords import hash_password_sync
 from carnet.config import ConfigError, load_settings
@@ -66,9 +67,24 @@ def _run(job: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
             return asyncio.run(main(url))
     except AppError as error:
         raise click.ClickException(f"{error.fr} / {error.en}") from None
-    except (OSError, asyncpg.PostgresError) as error:
+    except OSError as error:
         message = f"Base de données injoignable / database unreachable: {error}"
         raise click.ClickException(message) from None
+    except asyncpg.PostgresError as error:
+        # Not "unreachable": the server answered (unknown database, refused value...).
+        message = f"Erreur de la base de données / database error: {error}"
+        raise click.ClickException(message) from None
+
+
+def _checked(value: str, kind: str, what: str) -> str:
+    """``value`` checked by the API's own rule for ``kind`` (``Email`` or ``Name``)."""
+    # Imported here: the other commands do not need the API's schemas.
+    from carnet.api import schemas
+
+    try:
+        return str(msgspec.convert(value, getattr(schemas, kind)))
+    except msgspec.ValidationError:
+        raise click.ClickException(f"{what} : {value!r}") from None
 
 
 @click.group()
@@ -148,6 +164,8 @@ def _password(password: str | None) -> str:
 @click.option("--password", help="Prompted for when omitted.")
 def user_create(email: str, name: str, password: str | None) -> None:
     """Create an account."""
+    email = _checked(email.strip(), "Email", "Adresse courriel invalide / invalid email address")
+    name = _checked(name.strip(), "Name", "Nom invalide (1 à 120 caractères) / invalid name")
     password_hash = _password(password)
 
     async def job(conn: asyncpg.Connection) -> str:
@@ -199,6 +217,7 @@ def token() -> None:
 @click.option("--label", default="CLI", show_default=True)
 def token_create(email: str, label: str) -> None:
     """Create a token; it is printed once, on the last line."""
+    label = _checked(label, "Name", "Libellé invalide (1 à 120 caractères) / invalid label")
 
     async def job(conn: asyncpg.Connection) -> tuple[str, str]:
         found = await accounts.user_by_email(conn, email)

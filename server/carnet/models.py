@@ -177,3 +177,14 @@ class Page(msgspec.Struct, Generic[T], frozen=True, kw_only=True):
     total: int
     limit: int
     offset: int
+
+
+class Revision(msgspec.Struct, frozen=True, kw_only=True):
+    """A point in a note body's history."""
+
+    id: str
+    seq: int
+    reason: str
+    contributors: list[Person]
+    created_by: Person | None
+    created_at: datetime

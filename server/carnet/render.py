@@ -24,10 +24,14 @@ Links whose ``href`` is not http, https, mailto or relative are dropped (the tex
 stays) for every format, so neither the HTML nor a Markdown export carries a
 ``javascript:`` or ``data:`` URL. In HTML every text and attribute is escaped.
 
-Markdown is CommonMark (plus ``~~strike~~``): plain text is backslash-escaped so
-that it parses back to the same text. Known limits: emphasis next to punctuation
-(``**"a"**b``) may not re-parse as emphasis (the text is still kept), and
-underline has no Markdown form (its text is kept, unmarked).
+Markdown is CommonMark (plus ``~~strike~~``) written so that it parses back to
+the same text and marks: plain text is backslash-escaped (``* _ [ ] # ` < ~`` and backslash
+everywhere, ``- + = > 1.`` at a line start, ``&`` before an entity), edge spaces
+of a line become ``&#32;``, a newline inside text becomes a hard break, and an
+emphasis CommonMark's flanking rules would not read (``a***~~b~~***``) is written
+as inline HTML (``<strong>``, ``<em>``, ``<del>``). Underline has no Markdown form
+(its text is kept, unmarked); a hard break cannot end a Markdown block, so trailing
+ones are dropped (also in text).
 """
 
 from __future__ import annotations
@@ -249,7 +253,7 @@ def _read_marks(attrs: Mapping[str, Any] | None) -> tuple[Mark, ...]:
                 found[name] = (name, href)
         else:
             found[name] = (name, "")
-    return tuple(sorted(found.values(), key=lambda mark: _MARK_RANK[mark[0]]))
+    return tuple(sorted(found.values(), key=_mark_rank))
 
 
 def _as_int(value: object, default: int) -> int:
@@ -269,7 +273,7 @@ def _as_int(value: object, default: int) -> int:
 
 
 def _as_language(value: object) -> str | None:
-    return value.strip() or None if isinstance(value, str) else None
+    return (value.strip() or None) if isinstance(value, str) else None
 
 
 def _trim_breaks(inlines: Sequence[Inline]) -> Sequence[Inline]:
@@ -331,7 +335,7 @@ def _mark_events(
     """Yield texts between open/close events that always nest; a break closes all marks."""
     stack: list[Mark] = []
     for item in inlines:
-        wanted = marks_of(item) if isinstance(item, Text) else ()
+        wanted = sorted(marks_of(item), key=_mark_rank) if isinstance(item, Text) else []
         keep = 0
         while keep < len(stack) and stack[keep] in wanted:
             keep += 1
@@ -345,6 +349,10 @@ def _mark_events(
         yield item
     for mark in reversed(stack):
         yield _Close(mark)
+
+
+def _mark_rank(mark: Mark) -> int:
+    return _MARK_RANK[mark[0]]
 
 
 def _all_marks(text: Text) -> tuple[Mark, ...]:
@@ -446,7 +454,7 @@ def _md_block(block: Block, alternate: bool = False) -> str:
         case Paragraph(content):
             return _md_inline(content)
         case Heading(level, content):
-            text = _md_inline(content, hard_break=" ").replace("\n", " ")
+            text = _md_inline(content, hard_break=" ")  # an ATX heading is one line
             return f"{'#' * level} {text}".rstrip()
         case CodeBlock(language, text):
             return _md_code_block(language, text)
@@ -515,41 +523,6 @@ def _md_marks(text: Text) -> tuple[Mark, ...]:
     return tuple(mark for mark in text.marks if mark[0] in _MD_EMPHASIS or mark[0] == "link")
 
 
-def _md_detach_spaces(inlines: Sequence[Inline]) -> list[Inline]:
-    """Move edge whitespace out of emphasis opening/closing there (``** a**`` is not bold)."""
-    texts = [
-        Text(item.text, tuple(m for m in item.marks if m[0] != "underline"))
-        if isinstance(item, Text)
-        else item
-        for item in inlines
-    ]
-    out: list[Inline] = []
-    for i, item in enumerate(texts):
-        if not isinstance(item, Text) or ("code", "") in item.marks or not item.marks:
-            out.append(item)
-            continue
-        before, after = texts[i - 1] if i else None, texts[i + 1] if i + 1 < len(texts) else None
-        core = item.text.strip()
-        if not core:  # only whitespace: keep the marks its neighbours both carry
-            shared = set(_shared_marks(item, before)) & set(_shared_marks(item, after))
-            out.append(Text(item.text, tuple(m for m in item.marks if m in shared)))
-            continue
-        lead = item.text[: len(item.text) - len(item.text.lstrip())]
-        trail = item.text[len(item.text.rstrip()) :]
-        if lead:
-            out.append(Text(lead, _shared_marks(item, before)))
-        out.append(Text(core, item.marks))
-        if trail:
-            out.append(Text(trail, _shared_marks(item, after)))
-    return list(_merge_texts(out))
-
-
-def _shared_marks(item: Text, other: Inline | None) -> tuple[Mark, ...]:
-    if not isinstance(other, Text):
-        return ()
-    return tuple(mark for mark in item.marks if mark in other.marks and mark[0] != "code")
-
-
 @dataclass(frozen=True, slots=True)
 class _Delimiter:
     """An emphasis delimiter in Markdown output: ``**``, ``*`` or ``~~``."""
@@ -567,11 +540,16 @@ def _md_inline(inlines: Sequence[Inline], hard_break: str = "\\\n") -> str:
     (``a***~~b~~***``: a run next to punctuation inside a word) is written as inline
     HTML (``<strong>``, ``<em>``, ``<del>``) instead, so no stray ``*`` reaches the text.
     """
-    inlines = _trim_breaks(_split_newlines(inlines))
-    events = list(_mark_events(_md_detach_spaces(inlines), _md_marks))
+    texts = [
+        Text(item.text, tuple(m for m in item.marks if m[0] != "underline"))
+        if isinstance(item, Text)
+        else item
+        for item in _trim_breaks(_split_newlines(inlines))
+    ]
+    events = list(_mark_events(_merge_texts(texts), _md_marks))
     as_html: set[int] = set()
     while True:
-        pieces = _md_pieces(events, hard_break, as_html)
+        pieces = _md_drop_empty_spans(_md_shift_spaces(_md_pieces(events, hard_break, as_html)))
         bad = _md_unreadable_spans(pieces)
         if not bad:
             break
@@ -636,6 +614,56 @@ def _md_pieces(
                 pieces.append(hard_break)
                 at_line_start = True
     return pieces
+
+
+def _md_shift_spaces(pieces: Sequence[str | _Delimiter]) -> list[str | _Delimiter]:
+    """Move spaces out of emphasis: ``** a **`` is not emphasis, `` **a** `` is.
+
+    In each run of delimiters (closes first, then opens) the spaces before the closes
+    and after the opens go between the two.
+    """
+    out = list(pieces)
+    i = 0
+    while i < len(out):
+        if not isinstance(out[i], _Delimiter):
+            i += 1
+            continue
+        j = i
+        while j < len(out) and isinstance(out[j], _Delimiter):
+            j += 1
+        group = [piece for piece in out[i:j] if isinstance(piece, _Delimiter)]
+        closes = [d for d in group if not d.opening]
+        opens = [d for d in group if d.opening]
+        moved = ""
+        before = out[i - 1] if i else None
+        if closes and isinstance(before, str):
+            kept = before.rstrip(" \t")
+            moved, out[i - 1] = before[len(kept) :], kept
+        after = out[j] if j < len(out) else None
+        if opens and isinstance(after, str):
+            kept = after.lstrip(" \t")
+            moved, out[j] = moved + after[: len(after) - len(kept)], kept
+        out[i:j] = [*closes, *([moved] if moved else []), *opens]
+        i = j + (1 if moved else 0)
+    return out
+
+
+def _md_drop_empty_spans(pieces: Sequence[str | _Delimiter]) -> list[str | _Delimiter]:
+    """Remove empty strings, and delimiter pairs left with nothing between them."""
+    out: list[str | _Delimiter] = []
+    for piece in pieces:
+        if piece == "":
+            continue
+        last = out[-1] if out else None
+        if (
+            isinstance(piece, _Delimiter)
+            and isinstance(last, _Delimiter)
+            and last.span == piece.span
+        ):
+            out.pop()
+            continue
+        out.append(piece)
+    return out
 
 
 def _md_unreadable_spans(pieces: Sequence[str | _Delimiter]) -> set[int]:
@@ -762,7 +790,8 @@ def _html_close(mark: Mark) -> str:
 
 def _html_inline(inlines: Iterable[Inline]) -> str:
     pieces: list[str] = []
-    for event in _mark_events(inlines, _all_marks):
+    # A newline inside text shows as a line break in the editor (white-space: pre-wrap).
+    for event in _mark_events(_split_newlines(inlines), _all_marks):
         match event:
             case _Open(mark):
                 pieces.append(_html_open(mark))

@@ -3,19 +3,35 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated
 
 import asyncpg
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import Cookie, State
-from litestar.params import JSONBody, PathParameter
+from litestar.params import JSONBody
 
-from carnet.api.dependencies import AppDatabase, AppSettings, Conn, CurrentUser, CurrentViewer
-from carnet.api.schemas import Joined, Login, NewToken, Session, Signup, TokenRequest
+from carnet.api.dependencies import (
+    AppDatabase,
+    AppSettings,
+    Conn,
+    CurrentUser,
+    CurrentViewer,
+    EventOutbox,
+)
+from carnet.api.schemas import (
+    Joined,
+    Login,
+    NewToken,
+    PathId,
+    PathSecret,
+    Session,
+    Signup,
+    TokenRequest,
+)
 from carnet.auth import passwords
 from carnet.auth.identity import SESSION_COOKIE, csrf_token
 from carnet.config import Settings
 from carnet.errors import AppError, not_found
+from carnet.events import AccessChanged
 from carnet.models import ApiToken, User
 from carnet.storage import Database, accounts, carnets
 
@@ -76,11 +92,13 @@ async def sign_in(
                 "Too many sign-in attempts. Try again in a minute.",
             )
         found = await accounts.password_hash_for(conn, email.strip())
-        stored_hash = found[1] if found else None
-        if found is None or not await passwords.verify_password(stored_hash, password):
+    # The connection goes back to the pool while Argon2 works (tens of ms of CPU).
+    stored_hash = found[1] if found else None
+    if found is None or not await passwords.verify_password(stored_hash, password):
+        async with database.connection() as conn:
             await accounts.record_login_failure(conn, keys)
-            raise _bad_credentials()
-        return found[0]
+        raise _bad_credentials()
+    return found[0]
 
 
 class AuthController(Controller):
@@ -92,14 +110,17 @@ class AuthController(Controller):
         self,
         request: Request[object, object, State],
         database: AppDatabase,
-        conn: Conn,
         settings: AppSettings,
         data: JSONBody[Login],
     ) -> Response[Session]:
         """Sign in; sets the session cookie and returns the CSRF token for scripts in pages."""
         host = request.client.host if request.client else "unknown"
         user = await sign_in(database, settings, host, data.email, data.password)
-        return await open_session(conn, settings, user, 200)
+        # No request-wide transaction here (no ``Conn``): holding one while
+        # sign_in waited for a second pooled connection let a burst of sign-ins
+        # take every connection of the pool and wait for each other forever.
+        async with database.transaction() as conn:
+            return await open_session(conn, settings, user, 200)
 
     @post("/logout", status_code=204)
     async def logout(
@@ -150,10 +171,13 @@ class AuthController(Controller):
         self,
         conn: Conn,
         user: CurrentUser,
-        token_id: Annotated[str, PathParameter(max_length=64)],
+        outbox: EventOutbox,
+        token_id: PathId,
     ) -> None:
+        """Revoke a token; sockets opened with it close at once."""
         if not await accounts.revoke_token(conn, token_id, user_id=user.id):
             raise not_found()
+        outbox.add(AccessChanged(user_id=user.id))
 
 
 class InvitationController(Controller):
@@ -165,7 +189,7 @@ class InvitationController(Controller):
         self,
         conn: Conn,
         user: CurrentUser,
-        token: Annotated[str, PathParameter(max_length=128)],
+        token: PathSecret,
     ) -> Joined:
         carnet_id, role = await carnets.accept_invitation(conn, token, user.id)
         return Joined(carnet_id=carnet_id, role=role)

@@ -5,10 +5,19 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from litestar import Controller, delete, get, patch, post, put
-from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
+from litestar.params import FromQuery, JSONBody, QueryParameter
 
-from carnet.api.dependencies import AppSettings, Conn, CurrentUser, CurrentViewer, PageWindow
+from carnet.api.dependencies import (
+    AppSettings,
+    Conn,
+    CurrentUser,
+    CurrentViewer,
+    EventOutbox,
+    PageWindow,
+)
+from carnet.api.notify import note_changed
 from carnet.api.schemas import (
+    NO_NUL,
     Attach,
     CarnetCreate,
     CarnetUpdate,
@@ -18,10 +27,12 @@ from carnet.api.schemas import (
     NewInvitation,
     NoteCreate,
     Order,
+    PathId,
     PlaceUpdate,
 )
 from carnet.authorize import authorize_carnet, authorize_note
 from carnet.errors import AppError
+from carnet.events import AccessChanged, OrderChanged
 from carnet.models import (
     Carnet,
     Invitation,
@@ -35,7 +46,7 @@ from carnet.models import (
 from carnet.permissions import Action
 from carnet.storage import accounts, carnets, notes
 
-CarnetId = Annotated[str, PathParameter(max_length=64)]
+CarnetId = PathId
 
 
 def _no_such_person(email: str) -> AppError:
@@ -83,16 +94,27 @@ class CarnetController(Controller):
 
     @patch("/{carnet_id:str}")
     async def update_carnet(
-        self, conn: Conn, viewer: CurrentViewer, carnet_id: CarnetId, data: JSONBody[CarnetUpdate]
+        self,
+        conn: Conn,
+        viewer: CurrentViewer,
+        outbox: EventOutbox,
+        carnet_id: CarnetId,
+        data: JSONBody[CarnetUpdate],
     ) -> Carnet:
         await authorize_carnet(conn, carnet_id, viewer.user_id, Action.CARNET_UPDATE)
         assert viewer.user_id is not None
-        return await carnets.update_carnet(conn, carnet_id, viewer.user_id, data.given())
+        fields = data.given()
+        if "visibility" in fields:
+            outbox.add(AccessChanged(carnet_id=carnet_id))
+        return await carnets.update_carnet(conn, carnet_id, viewer.user_id, fields)
 
     @delete("/{carnet_id:str}")
-    async def delete_carnet(self, conn: Conn, viewer: CurrentViewer, carnet_id: CarnetId) -> None:
+    async def delete_carnet(
+        self, conn: Conn, viewer: CurrentViewer, outbox: EventOutbox, carnet_id: CarnetId
+    ) -> None:
         await authorize_carnet(conn, carnet_id, viewer.user_id, Action.CARNET_DELETE)
         await carnets.delete_carnet(conn, carnet_id)
+        outbox.add(AccessChanged(carnet_id=carnet_id))
 
     # Members -------------------------------------------------------------------
 
@@ -122,11 +144,13 @@ class CarnetController(Controller):
         self,
         conn: Conn,
         viewer: CurrentViewer,
+        outbox: EventOutbox,
         carnet_id: CarnetId,
-        user_id: Annotated[str, PathParameter(max_length=64)],
+        user_id: PathId,
         data: JSONBody[MemberUpdate],
     ) -> Member:
         await authorize_carnet(conn, carnet_id, viewer.user_id, Action.MEMBERS_MANAGE)
+        outbox.add(AccessChanged(user_id=user_id, carnet_id=carnet_id))
         return await carnets.change_member_role(conn, carnet_id, user_id, data.role)
 
     @delete("/{carnet_id:str}/members/{user_id:str}")
@@ -134,13 +158,15 @@ class CarnetController(Controller):
         self,
         conn: Conn,
         viewer: CurrentViewer,
+        outbox: EventOutbox,
         carnet_id: CarnetId,
-        user_id: Annotated[str, PathParameter(max_length=64)],
+        user_id: PathId,
     ) -> None:
         """Managers remove anyone; every member may leave."""
         action = Action.CARNET_VIEW if user_id == viewer.user_id else Action.MEMBERS_MANAGE
         await authorize_carnet(conn, carnet_id, viewer.user_id, action)
         await carnets.remove_member(conn, carnet_id, user_id)
+        outbox.add(AccessChanged(user_id=user_id, carnet_id=carnet_id))
 
     # Invitations -----------------------------------------------------------------
 
@@ -188,7 +214,7 @@ class CarnetController(Controller):
         conn: Conn,
         viewer: CurrentViewer,
         carnet_id: CarnetId,
-        invitation_id: Annotated[str, PathParameter(max_length=64)],
+        invitation_id: PathId,
     ) -> None:
         await authorize_carnet(conn, carnet_id, viewer.user_id, Action.INVITATIONS_MANAGE)
         await carnets.revoke_invitation(conn, carnet_id, invitation_id)
@@ -202,10 +228,10 @@ class CarnetController(Controller):
         viewer: CurrentViewer,
         carnet_id: CarnetId,
         window: PageWindow,
-        category: Annotated[str | None, QueryParameter(max_length=80)] = None,
+        category: Annotated[str | None, QueryParameter(max_length=80, pattern=NO_NUL)] = None,
         type: FromQuery[NoteType | None] = None,
         status: FromQuery[NoteStatus | None] = None,
-        q: Annotated[str | None, QueryParameter(max_length=200)] = None,
+        q: Annotated[str | None, QueryParameter(max_length=200, pattern=NO_NUL)] = None,
     ) -> Page[NoteSummary]:
         """Pinned notes first, then in the managers' order; filters combine."""
         access = await authorize_carnet(conn, carnet_id, viewer.user_id, Action.CARNET_VIEW)
@@ -232,7 +258,12 @@ class CarnetController(Controller):
 
     @post("/{carnet_id:str}/notes")
     async def create_note(
-        self, conn: Conn, viewer: CurrentViewer, carnet_id: CarnetId, data: JSONBody[NoteCreate]
+        self,
+        conn: Conn,
+        viewer: CurrentViewer,
+        outbox: EventOutbox,
+        carnet_id: CarnetId,
+        data: JSONBody[NoteCreate],
     ) -> Note:
         await authorize_carnet(conn, carnet_id, viewer.user_id, Action.CARNET_CONTRIBUTE)
         assert viewer.user_id is not None
@@ -244,13 +275,19 @@ class CarnetController(Controller):
         note_id = await notes.create_note(
             conn, carnet_id, viewer.user_id, fields, category=data.category
         )
+        await note_changed(conn, outbox, "created", note_id)
         note = await notes.get_note(conn, note_id, viewer.user_id)
         assert note is not None
         return note
 
     @post("/{carnet_id:str}/attach")
     async def attach_note(
-        self, conn: Conn, viewer: CurrentViewer, carnet_id: CarnetId, data: JSONBody[Attach]
+        self,
+        conn: Conn,
+        viewer: CurrentViewer,
+        outbox: EventOutbox,
+        carnet_id: CarnetId,
+        data: JSONBody[Attach],
     ) -> Note:
         """Add an existing note, which the person may edit, to this carnet too."""
         await authorize_carnet(conn, carnet_id, viewer.user_id, Action.CARNET_CONTRIBUTE)
@@ -259,17 +296,20 @@ class CarnetController(Controller):
         await notes.attach_note(
             conn, carnet_id, data.note_id, viewer.user_id, category=data.category
         )
+        await note_changed(conn, outbox, "attached", data.note_id)
+        outbox.add(AccessChanged(note_id=data.note_id))
         note = await notes.get_note(conn, data.note_id, viewer.user_id)
         assert note is not None
         return note
 
-    @patch("/{carnet_id:str}/notes/{note_id:str}")
+    @patch("/{carnet_id:str}/notes/{note_id:str}", status_code=204)
     async def update_place(
         self,
         conn: Conn,
         viewer: CurrentViewer,
+        outbox: EventOutbox,
         carnet_id: CarnetId,
-        note_id: Annotated[str, PathParameter(max_length=64)],
+        note_id: PathId,
         data: JSONBody[PlaceUpdate],
     ) -> None:
         """Categorise (contributors) or pin (managers) a note in this carnet."""
@@ -277,22 +317,32 @@ class CarnetController(Controller):
         action = Action.NOTES_ARRANGE if "pinned" in fields else Action.CARNET_CONTRIBUTE
         await authorize_carnet(conn, carnet_id, viewer.user_id, action)
         await notes.update_place(conn, carnet_id, note_id, fields)
+        outbox.add(OrderChanged(carnet_id=carnet_id))
 
     @delete("/{carnet_id:str}/notes/{note_id:str}")
     async def detach_note(
         self,
         conn: Conn,
         viewer: CurrentViewer,
+        outbox: EventOutbox,
         carnet_id: CarnetId,
-        note_id: Annotated[str, PathParameter(max_length=64)],
+        note_id: PathId,
     ) -> None:
         """Take a note out of this carnet (the note itself stays)."""
         await authorize_carnet(conn, carnet_id, viewer.user_id, Action.NOTES_ARRANGE)
         await notes.detach_note(conn, carnet_id, note_id)
+        await note_changed(conn, outbox, "detached", note_id, also_carnets=[carnet_id])
+        outbox.add(AccessChanged(note_id=note_id))
 
     @put("/{carnet_id:str}/order", status_code=204)
     async def reorder(
-        self, conn: Conn, viewer: CurrentViewer, carnet_id: CarnetId, data: JSONBody[Order]
+        self,
+        conn: Conn,
+        viewer: CurrentViewer,
+        outbox: EventOutbox,
+        carnet_id: CarnetId,
+        data: JSONBody[Order],
     ) -> None:
         await authorize_carnet(conn, carnet_id, viewer.user_id, Action.NOTES_ARRANGE)
         await notes.reorder_notes(conn, carnet_id, data.note_ids)
+        outbox.add(OrderChanged(carnet_id=carnet_id))

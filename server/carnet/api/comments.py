@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Annotated
 
 from litestar import Controller, delete, get, patch, post
-from litestar.params import JSONBody, PathParameter
+from litestar.params import JSONBody
 
 from carnet.api.dependencies import Conn, CurrentViewer, PageWindow
-from carnet.api.schemas import CommentCreate
+from carnet.api.schemas import CommentCreate, PathId
 from carnet.authorize import authorize_note
 from carnet.errors import not_found, refused
 from carnet.models import Comment, Page
 from carnet.permissions import Action, Verdict, decide
 from carnet.storage import comments
 
-NoteId = Annotated[str, PathParameter(max_length=64)]
-CommentId = Annotated[str, PathParameter(max_length=64)]
+NoteId = PathId
+CommentId = PathId
 
 
 class CommentController(Controller):

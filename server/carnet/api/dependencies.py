@@ -18,14 +18,17 @@ from litestar.params import QueryParameter
 from carnet.auth.identity import Viewer, check_csrf, identify
 from carnet.config import Settings
 from carnet.errors import AppError
+from carnet.events import Event, EventBus
 from carnet.models import User
 from carnet.storage import Database
+from carnet.sync.rooms import Rooms
 
 AppDatabase: TypeAlias = NamedDependency[Database]
 AppSettings: TypeAlias = NamedDependency[Settings]
 Conn: TypeAlias = NamedDependency[asyncpg.Connection]
 CurrentViewer: TypeAlias = NamedDependency[Viewer]
 CurrentUser: TypeAlias = NamedDependency[User]
+LiveRooms: TypeAlias = NamedDependency[Rooms]
 
 
 def provide_database(state: State) -> Database:
@@ -33,9 +36,39 @@ def provide_database(state: State) -> Database:
     return database
 
 
-async def provide_conn(database: AppDatabase) -> AsyncGenerator[asyncpg.Connection, None]:
+class Outbox:
+    """Events a request will publish once its transaction has committed."""
+
+    __slots__ = ("events",)
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+
+    def add(self, event: Event) -> None:
+        self.events.append(event)
+
+
+EventOutbox: TypeAlias = NamedDependency[Outbox]
+
+
+def provide_outbox() -> Outbox:
+    return Outbox()
+
+
+async def provide_conn(
+    state: State, database: AppDatabase, outbox: EventOutbox
+) -> AsyncGenerator[asyncpg.Connection, None]:
     async with database.transaction() as conn:
         yield conn
+    # Only now is the change visible to others: tell them.
+    bus: EventBus = state.bus
+    for event in outbox.events:
+        bus.publish(event)
+
+
+def provide_rooms(state: State) -> Rooms:
+    rooms: Rooms = state.rooms
+    return rooms
 
 
 def provide_settings(state: State) -> Settings:
@@ -84,6 +117,8 @@ PageWindow: TypeAlias = NamedDependency[Window]
 
 DEPENDENCIES = {
     "database": Provide(provide_database, sync_to_thread=False),
+    "outbox": Provide(provide_outbox, sync_to_thread=False),
+    "rooms": Provide(provide_rooms, sync_to_thread=False),
     "conn": Provide(provide_conn),
     "settings": Provide(provide_settings, sync_to_thread=False),
     "viewer": Provide(provide_viewer),

@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from litestar import Controller, delete, get, patch, post, put
-from litestar.params import FromPath, JSONBody, PathParameter
+from litestar.params import FromPath, JSONBody
 
-from carnet.api.dependencies import Conn, CurrentViewer
-from carnet.api.schemas import AuthorAdd, AuthorsSet, LinkCreate, Links, NoteUpdate
+from carnet.api.dependencies import Conn, CurrentViewer, EventOutbox, LiveRooms
+from carnet.api.notify import note_changed
+from carnet.api.schemas import AuthorAdd, AuthorsSet, LinkCreate, Links, NoteUpdate, PathId
 from carnet.authorize import authorize_note
 from carnet.errors import AppError
+from carnet.events import AccessChanged
 from carnet.models import LinkKind, Note
 from carnet.permissions import Action
 from carnet.storage import accounts, notes
 from carnet.storage.access import visible_note_ids
+from carnet.sync import history
 
-NoteId = Annotated[str, PathParameter(max_length=64)]
+NoteId = PathId
 
 
 async def _note(conn: Conn, note_id: str, viewer: CurrentViewer) -> Note:
@@ -36,44 +37,94 @@ class NoteController(Controller):
 
     @patch("/{note_id:str}")
     async def update_note(
-        self, conn: Conn, viewer: CurrentViewer, note_id: NoteId, data: JSONBody[NoteUpdate]
+        self,
+        conn: Conn,
+        viewer: CurrentViewer,
+        outbox: EventOutbox,
+        note_id: NoteId,
+        data: JSONBody[NoteUpdate],
     ) -> Note:
         _, status = await authorize_note(conn, note_id, viewer.user_id, Action.NOTE_EDIT)
         notes.require_draft(status)
-        await notes.update_note(conn, note_id, data.given())
+        fields = data.given()
+        await notes.update_note(conn, note_id, fields)
+        await note_changed(conn, outbox, "updated", note_id)
+        if "visibility" in fields:
+            outbox.add(AccessChanged(note_id=note_id))
         return await _note(conn, note_id, viewer)
 
     @delete("/{note_id:str}")
-    async def delete_note(self, conn: Conn, viewer: CurrentViewer, note_id: NoteId) -> None:
+    async def delete_note(
+        self, conn: Conn, viewer: CurrentViewer, outbox: EventOutbox, note_id: NoteId
+    ) -> None:
         await authorize_note(conn, note_id, viewer.user_id, Action.NOTE_DELETE)
+        await note_changed(conn, outbox, "deleted", note_id)
         await notes.delete_note(conn, note_id)
 
     async def _transition(
-        self, conn: Conn, viewer: CurrentViewer, note_id: str, transition: str
+        self,
+        conn: Conn,
+        viewer: CurrentViewer,
+        outbox: EventOutbox,
+        rooms: LiveRooms,
+        note_id: str,
+        transition: str,
     ) -> Note:
         await authorize_note(conn, note_id, viewer.user_id, Action.NOTE_TRANSITION)
-        await notes.transition_note(conn, note_id, transition)
+        status = await notes.transition_note(conn, note_id, transition)
+        if transition in ("finalise", "publish"):
+            # The text as it stood when it was declared final or published.
+            await history.record_revision(rooms, conn, note_id, str(status), viewer.user_id)
+        await note_changed(conn, outbox, "updated", note_id)
         return await _note(conn, note_id, viewer)
 
     @post("/{note_id:str}/finalise", status_code=200)
-    async def finalise(self, conn: Conn, viewer: CurrentViewer, note_id: NoteId) -> Note:
+    async def finalise(
+        self,
+        conn: Conn,
+        viewer: CurrentViewer,
+        outbox: EventOutbox,
+        rooms: LiveRooms,
+        note_id: NoteId,
+    ) -> Note:
         """Draft → finalised: the text is frozen until reopened."""
-        return await self._transition(conn, viewer, note_id, "finalise")
+        return await self._transition(conn, viewer, outbox, rooms, note_id, "finalise")
 
     @post("/{note_id:str}/publish", status_code=200)
-    async def publish(self, conn: Conn, viewer: CurrentViewer, note_id: NoteId) -> Note:
+    async def publish(
+        self,
+        conn: Conn,
+        viewer: CurrentViewer,
+        outbox: EventOutbox,
+        rooms: LiveRooms,
+        note_id: NoteId,
+    ) -> Note:
         """Draft or finalised → published."""
-        return await self._transition(conn, viewer, note_id, "publish")
+        return await self._transition(conn, viewer, outbox, rooms, note_id, "publish")
 
     @post("/{note_id:str}/reopen", status_code=200)
-    async def reopen(self, conn: Conn, viewer: CurrentViewer, note_id: NoteId) -> Note:
+    async def reopen(
+        self,
+        conn: Conn,
+        viewer: CurrentViewer,
+        outbox: EventOutbox,
+        rooms: LiveRooms,
+        note_id: NoteId,
+    ) -> Note:
         """Finalised or published → draft, to write again."""
-        return await self._transition(conn, viewer, note_id, "reopen")
+        return await self._transition(conn, viewer, outbox, rooms, note_id, "reopen")
 
     @post("/{note_id:str}/unpublish", status_code=200)
-    async def unpublish(self, conn: Conn, viewer: CurrentViewer, note_id: NoteId) -> Note:
+    async def unpublish(
+        self,
+        conn: Conn,
+        viewer: CurrentViewer,
+        outbox: EventOutbox,
+        rooms: LiveRooms,
+        note_id: NoteId,
+    ) -> Note:
         """Published → finalised."""
-        return await self._transition(conn, viewer, note_id, "unpublish")
+        return await self._transition(conn, viewer, outbox, rooms, note_id, "unpublish")
 
     # Authors ---------------------------------------------------------------------
 
@@ -138,7 +189,7 @@ class NoteController(Controller):
         viewer: CurrentViewer,
         note_id: NoteId,
         kind: FromPath[LinkKind],
-        target_id: Annotated[str, PathParameter(max_length=64)],
+        target_id: PathId,
     ) -> None:
         _, status = await authorize_note(conn, note_id, viewer.user_id, Action.NOTE_EDIT)
         notes.require_draft(status)

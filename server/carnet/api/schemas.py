@@ -9,22 +9,39 @@ from datetime import date, datetime
 from typing import Annotated
 
 import msgspec
+from litestar.params import PathParameter
 from msgspec import UNSET, Meta, UnsetType
 
 from carnet.models import LinkKind, NoteLink, NoteType, Role, User, Visibility
 
-Title = Annotated[str, Meta(min_length=1, max_length=200)]
-NoteTitle = Annotated[str, Meta(min_length=1, max_length=300)]
-Text = Annotated[str, Meta(max_length=20_000)]
-ShortText = Annotated[str, Meta(max_length=300)]
-Name = Annotated[str, Meta(min_length=1, max_length=120)]
-Email = Annotated[str, Meta(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+# PostgreSQL text cannot hold U+0000: without these patterns a NUL character in
+# any field reached the database and came back as a 500. Names and titles must
+# also hold something other than spaces (the API strips names, and a title of
+# blanks cannot be shown or clicked). Both patterns run in linear time.
+NO_NUL = r"^[^\x00]*$"
+NOT_BLANK = r"(?s)^(?=.*\S)[^\x00]*$"
+# Every identifier and secret the server hands out is url-safe base64.
+ID_PATTERN = r"^[A-Za-z0-9_-]+$"
+
+Title = Annotated[str, Meta(min_length=1, max_length=200, pattern=NOT_BLANK)]
+NoteTitle = Annotated[str, Meta(min_length=1, max_length=300, pattern=NOT_BLANK)]
+Text = Annotated[str, Meta(max_length=20_000, pattern=NO_NUL)]
+ShortText = Annotated[str, Meta(max_length=300, pattern=NO_NUL)]
+Name = Annotated[str, Meta(min_length=1, max_length=120, pattern=NOT_BLANK)]
+Email = Annotated[
+    str, Meta(min_length=3, max_length=254, pattern=r"^[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+$")
+]
+# An email to look up (sign-in, adding a member): any text, as long as it fits.
+EmailLookup = Annotated[str, Meta(max_length=254, pattern=NO_NUL)]
 Password = Annotated[str, Meta(min_length=1, max_length=1024)]
-Category = Annotated[str, Meta(min_length=1, max_length=80)]
+Category = Annotated[str, Meta(min_length=1, max_length=80, pattern=NOT_BLANK)]
 Categories = Annotated[list[Category], Meta(max_length=50)]
 Licence = Annotated[str, Meta(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9.\-+ ]+$")]
-Identifier = Annotated[str, Meta(min_length=1, max_length=64)]
-CommentBody = Annotated[str, Meta(min_length=1, max_length=10_000)]
+Identifier = Annotated[str, Meta(min_length=1, max_length=64, pattern=ID_PATTERN)]
+CommentBody = Annotated[str, Meta(min_length=1, max_length=10_000, pattern=NOT_BLANK)]
+# Identifiers in URLs, checked like those in bodies (invitation secrets are longer).
+PathId = Annotated[str, PathParameter(min_length=1, max_length=64, pattern=ID_PATTERN)]
+PathSecret = Annotated[str, PathParameter(min_length=1, max_length=128, pattern=ID_PATTERN)]
 
 
 class Struct(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -38,7 +55,7 @@ class Struct(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
 
 class Login(Struct):
-    email: Annotated[str, Meta(max_length=254)]
+    email: EmailLookup
     password: Password
 
 
@@ -88,7 +105,7 @@ class CarnetUpdate(Struct):
 
 
 class MemberAdd(Struct):
-    email: Annotated[str, Meta(max_length=254)]
+    email: EmailLookup
     role: Role = Role.CONTRIBUTOR
 
 
@@ -98,7 +115,8 @@ class MemberUpdate(Struct):
 
 class InvitationCreate(Struct):
     role: Role = Role.CONTRIBUTOR
-    expires_at: datetime | None = None
+    # With its time zone: a bare local time would silently be read as UTC.
+    expires_at: Annotated[datetime, Meta(tz=True)] | None = None
     max_uses: Annotated[int, Meta(ge=1, le=10_000)] | None = None
 
 
@@ -151,7 +169,7 @@ class AuthorsSet(Struct):
 
 class AuthorAdd(Struct):
     user_id: Identifier | None = None
-    email: Annotated[str, Meta(max_length=254)] | None = None
+    email: EmailLookup | None = None
 
 
 class LinkCreate(Struct):

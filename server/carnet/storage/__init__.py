@@ -14,6 +14,25 @@ from typing import cast
 import asyncpg
 
 
+async def page_total(
+    conn: asyncpg.Connection,
+    rows: list[asyncpg.Record],
+    offset: int,
+    count_sql: str,
+    *args: object,
+) -> int:
+    """The number of items behind a page of ``rows`` (each carrying ``count(*) OVER ()``).
+
+    The window count rides on the page's rows, so a page past the end has none
+    to carry it: then, and only then, count apart with ``count_sql``.
+    """
+    if rows:
+        return int(rows[0]["total"])
+    if offset == 0:
+        return 0
+    return int(await conn.fetchval(count_sql, *args))
+
+
 class Database:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool

@@ -8,7 +8,7 @@ import asyncpg
 
 from carnet.errors import conflict
 from carnet.ids import new_id, new_secret, secret_hash
-from carnet.models import ApiToken, User
+from carnet.models import ApiToken, Person, User
 
 _USER_COLUMNS = "id, email, display_name AS name, created_at"
 _JOINED_USER_COLUMNS = "u.id, u.email, u.display_name AS name, u.created_at"
@@ -190,7 +190,9 @@ async def recent_login_failures(
     """The most failures any of ``keys`` (an address, an email) had within ``window``."""
     value = await conn.fetchval(
         "SELECT coalesce(max(n), 0) FROM (SELECT count(*) AS n FROM login_failures "
-        "WHERE key = ANY($1::text[]) AND failed_at > now() - $2 GROUP BY key) counts",
+        # $2 must be cast: left to inference, ``now() - $2`` reads $2 as a
+        # timestamp, the difference is an interval, and the comparison fails.
+        "WHERE key = ANY($1::text[]) AND failed_at > now() - $2::interval GROUP BY key) counts",
         keys,
         window,
     )
@@ -201,3 +203,10 @@ async def record_login_failure(conn: asyncpg.Connection, keys: list[str]) -> Non
     await conn.executemany("INSERT INTO login_failures (key) VALUES ($1)", [(k,) for k in keys])
     # Keep the table small: failures older than a day matter to nobody.
     await conn.execute("DELETE FROM login_failures WHERE failed_at < now() - interval '1 day'")
+
+
+async def people(conn: asyncpg.Connection, user_ids: list[str]) -> dict[str, Person]:
+    rows = await conn.fetch(
+        "SELECT id, display_name FROM users WHERE id = ANY($1::text[])", user_ids
+    )
+    return {row["id"]: Person(id=row["id"], name=row["display_name"]) for row in rows}

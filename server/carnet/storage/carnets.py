@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import asyncpg
@@ -10,6 +10,7 @@ import asyncpg
 from carnet.errors import AppError, conflict, invalid, not_found
 from carnet.ids import new_id, new_secret, secret_hash
 from carnet.models import Carnet, Invitation, Member, Person, Role, Visibility
+from carnet.storage import page_total
 
 INVITATION_PREFIX = "ci_"
 
@@ -143,7 +144,15 @@ async def list_carnets(
         limit,
         offset,
     )
-    return [_carnet(row) for row in rows], rows[0]["total"] if rows else 0
+    total = await page_total(
+        conn,
+        rows,
+        offset,
+        "SELECT count(*) FROM carnets c LEFT JOIN carnet_members m "
+        f"ON m.carnet_id = c.id AND m.user_id = $1 WHERE {where}",
+        user_id,
+    )
+    return [_carnet(row) for row in rows], total
 
 
 # Members ---------------------------------------------------------------------
@@ -168,7 +177,10 @@ async def list_members(
         limit,
         offset,
     )
-    return [_member(row) for row in rows], rows[0]["total"] if rows else 0
+    total = await page_total(
+        conn, rows, offset, "SELECT count(*) FROM carnet_members WHERE carnet_id = $1", carnet_id
+    )
+    return [_member(row) for row in rows], total
 
 
 async def get_member(conn: asyncpg.Connection, carnet_id: str, user_id: str) -> Member | None:
@@ -280,6 +292,12 @@ async def create_invitation(
     expires_at: datetime | None,
     max_uses: int | None,
 ) -> tuple[Invitation, str]:
+    if expires_at is not None and expires_at <= datetime.now(UTC):
+        raise invalid(
+            "expiry_past",
+            "La date d’expiration est déjà passée.",
+            "The expiry date is already past.",
+        )
     secret = new_secret(INVITATION_PREFIX)
     invitation_id = new_id()
     await conn.execute(
@@ -309,7 +327,10 @@ async def list_invitations(
         limit,
         offset,
     )
-    return [_invitation(row) for row in rows], rows[0]["total"] if rows else 0
+    total = await page_total(
+        conn, rows, offset, "SELECT count(*) FROM invitations WHERE carnet_id = $1", carnet_id
+    )
+    return [_invitation(row) for row in rows], total
 
 
 async def revoke_invitation(conn: asyncpg.Connection, carnet_id: str, invitation_id: str) -> None:

@@ -6,6 +6,7 @@ import asyncpg
 
 from carnet.ids import new_id
 from carnet.models import Comment
+from carnet.storage import page_total
 from carnet.storage.carnets import person
 
 _SELECT = (
@@ -58,7 +59,10 @@ async def list_comments(
         limit,
         offset,
     )
-    return [_comment(row) for row in rows], rows[0]["total"] if rows else 0
+    total = await page_total(
+        conn, rows, offset, "SELECT count(*) FROM comments WHERE note_id = $1", note_id
+    )
+    return [_comment(row) for row in rows], total
 
 
 async def edit_comment(conn: asyncpg.Connection, comment_id: str, body: str) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 import asyncpg
 import msgspec
 
-from carnet.errors import conflict, invalid, not_found
+from carnet.errors import AppError, conflict, invalid, not_found
 from carnet.ids import new_id
 from carnet.models import (
     LinkKind,
@@ -20,6 +20,7 @@ from carnet.models import (
     Person,
     Visibility,
 )
+from carnet.storage import page_total
 from carnet.storage.carnets import person
 
 NOTE_FIELDS = ("title", "type", "visibility", "licence")
@@ -196,7 +197,8 @@ async def set_authors(conn: asyncpg.Connection, note_id: str, user_ids: list[str
         raise invalid("duplicate_author", "Auteur·trice en double.", "Duplicate author.")
     known = await conn.fetchval("SELECT count(*) FROM users WHERE id = ANY($1::text[])", user_ids)
     if known != len(user_ids):
-        raise invalid("unknown_user", "Personne inconnue.", "Unknown person.")
+        # 422 like adding one author or a member: well-formed, but nobody has that id.
+        raise AppError(422, "unknown_user", "Personne inconnue.", "Unknown person.")
     await conn.execute("DELETE FROM note_authors WHERE note_id = $1", note_id)
     await conn.executemany(
         "INSERT INTO note_authors (note_id, user_id, position) VALUES ($1, $2, $3)",
@@ -275,6 +277,14 @@ async def update_place(
         await check_category(conn, carnet_id, fields["category"])
     columns = [name for name in ("category", "pinned") if name in fields]
     if not columns:
+        # Nothing to change, but a note that is not in the carnet is still a 404.
+        placed = await conn.fetchval(
+            "SELECT true FROM carnet_notes WHERE carnet_id = $1 AND note_id = $2",
+            carnet_id,
+            note_id,
+        )
+        if not placed:
+            raise not_found()
         return
     assignments = ", ".join(f"{name} = ${i}" for i, name in enumerate(columns, start=3))
     result = await conn.execute(
@@ -341,6 +351,8 @@ async def list_carnet_notes(
                 value = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             params.append(value)
             conditions.append(template.format(len(params)))
+    where = " AND ".join(conditions)
+    count_params = list(params)
     params += [limit, offset]
     rows = await conn.fetch(
         f"""
@@ -350,7 +362,7 @@ async def list_carnet_notes(
                count(*) OVER () AS total
           FROM carnet_notes cn JOIN notes n ON n.id = cn.note_id
           LEFT JOIN users u ON u.id = cn.added_by
-         WHERE {" AND ".join(conditions)}
+         WHERE {where}
          ORDER BY cn.pinned DESC, cn.position, n.id
          LIMIT ${len(params) - 1} OFFSET ${len(params)}
         """,
@@ -373,7 +385,14 @@ async def list_carnet_notes(
         )
         for row in rows
     ]
-    return notes, rows[0]["total"] if rows else 0
+    total = await page_total(
+        conn,
+        rows,
+        offset,
+        f"SELECT count(*) FROM carnet_notes cn JOIN notes n ON n.id = cn.note_id WHERE {where}",
+        *count_params,
+    )
+    return notes, total
 
 
 # Links -------------------------------------------------------------------------
@@ -432,3 +451,19 @@ async def list_links(conn: asyncpg.Connection, note_id: str, *, backlinks: bool)
         )
         for row in rows
     ]
+
+
+async def note_facts(conn: asyncpg.Connection, note_id: str) -> asyncpg.Record | None:
+    """Title, status, visibility, type and every carnet of a note (for events)."""
+    row: asyncpg.Record | None = await conn.fetchrow(
+        "SELECT n.title, n.status, n.visibility, n.type, "
+        "array(SELECT carnet_id FROM carnet_notes WHERE note_id = n.id) AS carnet_ids "
+        "FROM notes n WHERE n.id = $1",
+        note_id,
+    )
+    return row
+
+
+async def note_status(conn: asyncpg.Connection, note_id: str) -> NoteStatus | None:
+    status = await conn.fetchval("SELECT status FROM notes WHERE id = $1", note_id)
+    return NoteStatus(status) if status else None

@@ -24,9 +24,10 @@ from litestar.datastructures import State
 from litestar.params import FromPath
 from litestar.types import WebSocketCloseEvent, WebSocketSendEvent
 
-from carnet.auth.identity import identify, origin_allowed
+from carnet.auth.identity import SESSION_COOKIE, Viewer, identify, origin_allowed
 from carnet.config import Settings
 from carnet.errors import AppError
+from carnet.events import AccessChanged, Event, NoteChanged
 from carnet.models import NoteStatus
 from carnet.permissions import Action, Verdict, decide
 from carnet.storage import Database
@@ -44,6 +45,7 @@ from carnet.sync.room import (
     CLOSE_UNAUTHENTICATED,
     CLOSE_UNAVAILABLE,
     Close,
+    Peer,
     Room,
 )
 from carnet.sync.rooms import Rooms
@@ -61,22 +63,26 @@ class SocketPeer:
         "_wake",
         "announced",
         "closing",
+        "credentials",
         "editor",
         "limit",
+        "name",
         "saved_count",
         "socket",
         "unsaved",
         "user_id",
     )
 
-    def __init__(self, socket: Socket, user_id: str | None, editor: bool, limit: int) -> None:
+    def __init__(self, socket: Socket, viewer: Viewer, editor: bool, limit: int) -> None:
         self.socket = socket
-        self.user_id = user_id
+        self.user_id = viewer.user_id
+        self.name = viewer.user.name if viewer.user else ""
         self.editor = editor
         self.limit = limit
         self.saved_count = 0
         self.unsaved = 0
         self.announced: set[int] = set()
+        self.credentials: tuple[dict[str, str], dict[str, str]] = ({}, {})
         self._queue: deque[bytes] = deque()
         self._wake = asyncio.Event()
         self.closing: Close | None = None
@@ -124,6 +130,32 @@ async def _refuse(socket: Socket, code: int, reason: str) -> None:
     await socket.close(code=code, reason=reason)
 
 
+def _credentials(socket: Socket) -> tuple[dict[str, str], dict[str, str]]:
+    """What identified the connection, kept to check its rights again later."""
+    headers = {k: v for k, v in socket.headers.items() if k == "authorization"}
+    cookies = {k: v for k, v in socket.cookies.items() if k == SESSION_COOKIE}
+    return headers, cookies
+
+
+async def _admit(
+    database: Database, note_id: str, headers: dict[str, str], cookies: dict[str, str]
+) -> tuple[Viewer, bool]:
+    """Who is connecting and whether they may edit; raises :class:`Close` if refused."""
+    try:
+        async with database.connection() as conn:
+            viewer = await identify(conn, headers, cookies)
+            found = await note_access(conn, note_id, viewer.user_id)
+    except AppError as error:
+        raise Close(CLOSE_UNAUTHENTICATED, error.en) from None
+    except DATABASE_ERRORS:
+        raise Close(CLOSE_UNAVAILABLE, "storage unavailable, retry") from None
+    if found is None or decide(Action.NOTE_VIEW, found[0]) is not Verdict.ALLOW:
+        raise Close(CLOSE_NOT_FOUND, "note not found")
+    access, status = found
+    editor = decide(Action.NOTE_EDIT, access) is Verdict.ALLOW and status is NoteStatus.DRAFT
+    return viewer, editor
+
+
 @websocket("/ws/notes/{note_id:str}", name="note-socket")
 async def note_socket(socket: Socket, note_id: FromPath[str]) -> None:
     state: State = socket.app.state
@@ -132,26 +164,16 @@ async def note_socket(socket: Socket, note_id: FromPath[str]) -> None:
     rooms: Rooms = state.rooms
     limits = rooms.limits
 
+    headers, cookies = _credentials(socket)
     try:
-        async with database.connection() as conn:
-            viewer = await identify(conn, socket.headers, socket.cookies)
-            found = await note_access(conn, note_id[:64], viewer.user_id)
-    except AppError as error:
-        await _refuse(socket, CLOSE_UNAUTHENTICATED, error.en)
-        return
-    except DATABASE_ERRORS:
-        await _refuse(socket, CLOSE_UNAVAILABLE, "storage unavailable, retry")
+        viewer, editor = await _admit(database, note_id[:64], headers, cookies)
+    except Close as refusal:
+        await _refuse(socket, refusal.code, refusal.reason)
         return
     origin = socket.headers.get("origin")
     if viewer.session_token and origin is not None and not origin_allowed(origin, settings.origins):
         await _refuse(socket, CLOSE_FORBIDDEN, "cross-origin cookie handshake")
         return
-    if found is None or decide(Action.NOTE_VIEW, found[0]) is not Verdict.ALLOW:
-        await _refuse(socket, CLOSE_NOT_FOUND, "note not found")
-        return
-    access, status = found
-    editor = decide(Action.NOTE_EDIT, access) is Verdict.ALLOW and status is NoteStatus.DRAFT
-
     if not rooms.admit(note_id, viewer.user_id):
         await _refuse(socket, CLOSE_TOO_MANY, "too many connections")
         return
@@ -162,7 +184,8 @@ async def note_socket(socket: Socket, note_id: FromPath[str]) -> None:
             await _refuse(socket, CLOSE_UNAVAILABLE, "storage unavailable, retry")
             return
         await socket.accept()
-        peer = SocketPeer(socket, viewer.user_id, editor, limits.send_queue_frames)
+        peer = SocketPeer(socket, viewer, editor, limits.send_queue_frames)
+        peer.credentials = (headers, cookies)
         writer = asyncio.create_task(peer.write())
         room.join(peer)
         try:
@@ -178,6 +201,64 @@ async def note_socket(socket: Socket, note_id: FromPath[str]) -> None:
                     writer.cancel()
     finally:
         rooms.release(note_id, viewer.user_id)
+
+
+class RightsWatcher:
+    """Applies changes of status and rights to open sockets at once.
+
+    A finalised note turns read-only, a deleted one closes, and after any
+    change of membership, visibility or tokens every affected connection is
+    checked again as if it were connecting now.
+    """
+
+    def __init__(self, rooms: Rooms, database: Database) -> None:
+        self.rooms = rooms
+        self.database = database
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def __call__(self, event: Event) -> None:
+        match event:
+            case NoteChanged(action="deleted", note_id=note_id):
+                if room := self.rooms.rooms.get(note_id):
+                    room.close_all(Close(CLOSE_NOT_FOUND, "note deleted"))
+            case NoteChanged(action="updated", note_id=note_id, status=status):
+                if room := self.rooms.rooms.get(note_id):
+                    room.set_read_only(status != NoteStatus.DRAFT)
+                    self._recheck([(room, peer) for peer in room.peers])
+            case NoteChanged(note_id=note_id):
+                if room := self.rooms.rooms.get(note_id):
+                    self._recheck([(room, peer) for peer in room.peers])
+            case AccessChanged(user_id=user_id, note_id=note_id):
+                self._recheck(
+                    [
+                        (room, peer)
+                        for room in self.rooms.rooms.values()
+                        if note_id is None or room.note_id == note_id
+                        for peer in room.peers
+                        if user_id is None or peer.user_id == user_id
+                    ]
+                )
+
+    def _recheck(self, targets: list[tuple[Room, Peer]]) -> None:
+        if targets:
+            task = asyncio.create_task(self._check(targets))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _check(self, targets: list[tuple[Room, Peer]]) -> None:
+        for room, peer in targets:
+            if not isinstance(peer, SocketPeer) or peer.closing is not None:
+                continue
+            try:
+                viewer, editor = await _admit(self.database, room.note_id, *peer.credentials)
+            except Close as refusal:
+                if refusal.code != CLOSE_UNAVAILABLE:
+                    peer.close(refusal)
+                continue
+            if viewer.user_id != peer.user_id:
+                peer.close(Close(CLOSE_UNAUTHENTICATED, "signed out"))
+            else:
+                room.set_editor(peer, editor)
 
 
 async def _read(socket: Socket, room: Room, peer: SocketPeer, rooms: Rooms) -> None:

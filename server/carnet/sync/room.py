@@ -53,6 +53,7 @@ class Peer(Protocol):
     """A connection as the room sees it."""
 
     user_id: str | None
+    name: str
     editor: bool
     saved_count: int
     unsaved: int
@@ -60,6 +61,9 @@ class Peer(Protocol):
 
     def send(self, frame: bytes) -> None:
         """Queue a frame; never blocks (the adapter drops a peer that cannot keep up)."""
+
+    def close(self, reason: Close) -> None:
+        """Send what is queued, then close the connection with ``reason``."""
 
 
 SaveUpdate = Callable[[str, bytes, "str | None", Callable[[int | None], None]], None]
@@ -311,6 +315,8 @@ class Room:
 
     def set_read_only(self, read_only: bool) -> None:
         """A finalised or published note takes no more edits, from anyone."""
+        if read_only == self.read_only:
+            return
         self.read_only = read_only
         notice = wire.encode(
             wire.Status("read_only" if read_only else "writable", "note status changed")
@@ -318,8 +324,15 @@ class Room:
         for peer in self.peers:
             peer.send(notice)
 
-    def demote(self, peer: Peer) -> None:
-        """Make an editor a viewer (its rights changed while connected)."""
-        if peer.editor:
-            peer.editor = False
-            peer.send(wire.encode(wire.Status("read_only", "your rights changed")))
+    def set_editor(self, peer: Peer, editor: bool) -> None:
+        """Rights changed while connected: make a viewer an editor or the reverse."""
+        if peer.editor != editor:
+            peer.editor = editor
+            code = "writable" if editor else "read_only"
+            peer.send(wire.encode(wire.Status(code, "your rights changed")))
+            if self.on_change:
+                self.on_change(self)
+
+    def close_all(self, reason: Close) -> None:
+        for peer in list(self.peers):
+            peer.close(reason)

@@ -15,7 +15,8 @@ from typing import Any
 
 import pycrdt
 
-from carnet.storage import Database
+from carnet.models import NoteStatus
+from carnet.storage import Database, notes
 from carnet.storage import documents as store
 from carnet.sync import protocol as wire
 from carnet.sync.limits import Limits
@@ -53,6 +54,7 @@ class Rooms:
         self._tasks: set[asyncio.Task[None]] = set()
         self._compacting: set[str] = set()
         self.loads = 0
+        self._activity_told: dict[str, float] = {}
         self._per_note: dict[str, int] = {}
         self._per_user: dict[str, int] = {}
 
@@ -112,6 +114,7 @@ class Rooms:
     async def _load(self, note_id: str) -> Room:
         async with self.database.connection() as conn:
             stored = await store.load_document(conn, note_id)
+            status = await notes.note_status(conn, note_id)
         self.loads += 1
         doc = build_doc(stored)
         room = Room(
@@ -125,6 +128,7 @@ class Rooms:
             approx_size=len(stored.snapshot or b"") + stored.log_bytes,
             on_change=self._presence_changed,
             on_saved=self._room_saved,
+            read_only=status is not NoteStatus.DRAFT,
         )
         if stored.updates and (
             len(stored.updates) >= self.limits.compact_rows
@@ -133,6 +137,15 @@ class Rooms:
             # A long log makes every cold open slow: fold it now.
             self._spawn(self._compact(room))
         return room
+
+    async def apply_server_update(self, note_id: str, update: bytes, user_id: str | None) -> None:
+        """Apply a change made by the server (a restore) and wait until it is saved."""
+        room = self.rooms.get(note_id)
+        if room is not None:
+            room.apply(update, user_id, origin=None)
+        else:
+            self.persister.save(note_id, update, user_id, lambda seq: None)
+        await self.persister.drain()
 
     # Leaving -----------------------------------------------------------------------
 
@@ -174,6 +187,7 @@ class Rooms:
         await self._compact(room)
         if self.rooms.get(note_id) is room and (force or not room.peers):
             del self.rooms[note_id]
+            self._activity_told.pop(note_id, None)
             pause = self._pause_timers.pop(note_id, None)
             if pause:
                 pause.cancel()
@@ -189,6 +203,11 @@ class Rooms:
                     peer.send(wire.encode(wire.SaveDelayed(peer.unsaved)))
 
     def _room_saved(self, room: Room) -> None:
+        now = asyncio.get_running_loop().time()
+        if self.on_presence and now - self._activity_told.get(room.note_id, 0.0) > 2.0:
+            # Tells the carnet page (and its projector mode) which note moves.
+            self._activity_told[room.note_id] = now
+            self.on_presence(room)
         if room.note_id not in self._compacting and (
             room.log_rows >= self.limits.compact_rows or room.log_bytes >= self.limits.compact_bytes
         ):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -22,12 +23,13 @@ from carnet.api.notes import NoteController
 from carnet.config import Settings
 from carnet.errors import AppError
 from carnet.events import EventBus
+from carnet.feed import carnet_feed
 from carnet.i18n import request_language
 from carnet.storage import Database
 from carnet.storage.migrate import upgrade
 from carnet.sync.endpoint import RightsWatcher, note_socket
 from carnet.sync.limits import Limits
-from carnet.sync.presence import presence_publisher
+from carnet.sync.presence import presence_publisher, repeat_presence
 from carnet.sync.rooms import Rooms
 
 logger = logging.getLogger("carnet")
@@ -109,9 +111,11 @@ def create_app(settings: Settings, limits: Limits | None = None) -> Litestar:
         app.state.database = database
         app.state.rooms = rooms
         app.state.bus = bus
+        heartbeat = asyncio.create_task(repeat_presence(rooms.rooms, bus))
         try:
             yield
         finally:
+            heartbeat.cancel()
             await rooms.close()
             await database.close()
 
@@ -126,6 +130,7 @@ def create_app(settings: Settings, limits: Limits | None = None) -> Litestar:
             CommentController,
             HistoryController,
             note_socket,
+            carnet_feed,
         ],
         dependencies=DEPENDENCIES,
         lifespan=[lifespan],

@@ -298,16 +298,18 @@ def safe_href(href: object) -> str | None:
 
     Allowed: http, https, mailto and relative URLs. The scheme is judged the way a
     browser would see it, after removing the control characters and spaces it ignores
-    (so ``java\\tscript:`` is still ``javascript:``).
+    (so ``java\\tscript:`` is still ``javascript:``), and also after decoding character
+    references, as a Markdown parser does (``javascript&colon;``).
     """
     if not isinstance(href, str):
         return None
     href = href.strip()
     if not href:
         return None
-    match = _SCHEME.match(_URL_IGNORED.sub("", href))
-    if match is not None and match.group(1).lower() not in _SAFE_SCHEMES:
-        return None
+    for form in (href, html.unescape(href)):
+        match = _SCHEME.match(_URL_IGNORED.sub("", form))
+        if match is not None and match.group(1).lower() not in _SAFE_SCHEMES:
+            return None
     return href
 
 
@@ -412,6 +414,7 @@ def _finish(parts: Iterable[str]) -> str:
 # ---------------------------------------------------------------------------
 
 _MD_ESCAPE = re.compile(r"[\\`*_\[\]<#~]|&(?=#?[0-9A-Za-z]+;)")
+_MD_ENTITY = re.compile(r"&(?=#?[0-9A-Za-z]+;)")
 _MD_LINE_START = re.compile(r"^(?:[-+=>]|\d+(?=[.)]))")
 _MD_EMPHASIS: Final = {"bold": "**", "italic": "*", "strike": "~~"}
 _MD_SPACE_ENTITY: Final = {" ": "&#32;", "\t": "&#9;"}
@@ -719,7 +722,7 @@ def _md_protect_edge_spaces(text: str) -> str:
 
 
 def _md_destination(href: str) -> str:
-    escaped = href.replace("\\", "\\\\")
+    escaped = _MD_ENTITY.sub(r"\\&", href.replace("\\", "\\\\"))
     if re.search(r"[\s()<>]", href):
         return "<" + escaped.replace("<", "\\<").replace(">", "\\>") + ">"
     return escaped

@@ -71,10 +71,10 @@ class NoteController(Controller):
         transition: str,
     ) -> Note:
         await authorize_note(conn, note_id, viewer.user_id, Action.NOTE_TRANSITION)
-        status = await notes.transition_note(conn, note_id, transition)
+        await notes.transition_note(conn, note_id, transition)
         if transition in ("finalise", "publish"):
             # The text as it stood when it was declared final or published.
-            await history.record_revision(rooms, conn, note_id, str(status), viewer.user_id)
+            await history.record_revision(rooms, conn, note_id, transition, viewer.user_id)
         await note_changed(conn, outbox, "updated", note_id)
         return await _note(conn, note_id, viewer)
 

@@ -467,3 +467,14 @@ async def note_facts(conn: asyncpg.Connection, note_id: str) -> asyncpg.Record |
 async def note_status(conn: asyncpg.Connection, note_id: str) -> NoteStatus | None:
     status = await conn.fetchval("SELECT status FROM notes WHERE id = $1", note_id)
     return NoteStatus(status) if status else None
+
+
+async def carnet_note_ids(conn: asyncpg.Connection, carnet_id: str, *, member: bool) -> set[str]:
+    """The notes of a carnet a reader may follow live (members: all; others: public ones)."""
+    rows = await conn.fetch(
+        "SELECT cn.note_id FROM carnet_notes cn JOIN notes n ON n.id = cn.note_id "
+        "WHERE cn.carnet_id = $1 AND ($2 OR n.visibility = 'public')",
+        carnet_id,
+        member,
+    )
+    return {row["note_id"] for row in rows}

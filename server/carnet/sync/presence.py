@@ -43,3 +43,12 @@ def presence_publisher(bus: EventBus) -> Callable[[Room], None]:
         waiting[room.note_id] = room
 
     return changed
+
+
+async def repeat_presence(rooms: dict[str, Room], bus: EventBus, every: float = 5.0) -> None:
+    """Re-announce the presence of every open room, so late pages and other processes agree."""
+    while True:
+        await asyncio.sleep(every)
+        for room in list(rooms.values()):
+            if room.peers:
+                bus.publish(presence_event(room))

@@ -6,18 +6,13 @@ the per-run database is created and dropped.
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 from collections.abc import AsyncIterator
 
 import asyncpg
 import httpx
 import pytest
-import uvicorn
-from tests.support import ADMIN_URL, People, RunningServer, database_url_for, free_port
-
-from carnet.app import create_app
-from carnet.config import Settings
+from tests.support import ADMIN_URL, Cast, People, RunningServer, database_url_for, serve_app
 
 
 @pytest.fixture(scope="session")
@@ -46,26 +41,8 @@ async def db(database_url: str) -> AsyncIterator[asyncpg.Pool]:
 @pytest.fixture(scope="session")
 async def server(database_url: str) -> AsyncIterator[RunningServer]:
     """The real app on a real port, in this event loop."""
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    settings = Settings(
-        database_url=database_url,
-        secret_key=secrets.token_urlsafe(32),
-        base_url=base_url,
-        login_attempts_per_minute=1000,
-    )
-    config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
-    )
-    uv = uvicorn.Server(config)
-    task = asyncio.create_task(uv.serve())
-    while not uv.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.02)
-    yield RunningServer(base_url=base_url, settings=settings)
-    uv.should_exit = True
-    await task
+    async with serve_app(database_url, login_attempts_per_minute=1000) as running:
+        yield running
 
 
 @pytest.fixture
@@ -78,3 +55,11 @@ async def people(server: RunningServer) -> AsyncIterator[People]:
 @pytest.fixture
 async def anonymous(people: People) -> httpx.AsyncClient:
     return people.client()
+
+
+@pytest.fixture(scope="module")
+async def cast(server: RunningServer) -> AsyncIterator[Cast]:
+    """People shared by the tests of one module (see tests.support.Cast)."""
+    made = People(server)
+    yield Cast(made)
+    await made.aclose()

@@ -23,13 +23,14 @@ from carnet.api.notes import NoteController
 from carnet.config import Settings
 from carnet.errors import AppError
 from carnet.events import EventBus
+from carnet.fanout import RedisFanout
 from carnet.feed import carnet_feed
 from carnet.i18n import request_language
 from carnet.storage import Database
 from carnet.storage.migrate import upgrade
 from carnet.sync.endpoint import RightsWatcher, note_socket
 from carnet.sync.limits import Limits
-from carnet.sync.presence import presence_publisher, repeat_presence
+from carnet.sync.presence import new_instance_id, presence_publisher, repeat_presence
 from carnet.sync.rooms import Rooms
 
 logger = logging.getLogger("carnet")
@@ -105,18 +106,27 @@ def create_app(settings: Settings, limits: Limits | None = None) -> Litestar:
         async with database.connection() as conn:
             await upgrade(conn)
         bus = EventBus()
-        rooms = Rooms(database, limits, on_presence=presence_publisher(bus))
+        instance = new_instance_id()
+        fanout = RedisFanout(settings.redis_url, bus, instance) if settings.redis_url else None
+        rooms = Rooms(
+            database, limits, on_presence=presence_publisher(bus, instance), fanout=fanout
+        )
         rooms.start()
+        if fanout is not None:
+            fanout.start()
         bus.listen(RightsWatcher(rooms, database))
         app.state.database = database
         app.state.rooms = rooms
         app.state.bus = bus
-        heartbeat = asyncio.create_task(repeat_presence(rooms.rooms, bus))
+        app.state.instance = instance
+        heartbeat = asyncio.create_task(repeat_presence(rooms.rooms, bus, instance))
         try:
             yield
         finally:
             heartbeat.cancel()
             await rooms.close()
+            if fanout is not None:
+                await fanout.close()
             await database.close()
 
     return Litestar(

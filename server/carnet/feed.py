@@ -150,7 +150,7 @@ async def carnet_feed(socket: Socket, carnet_id: FromPath[str]) -> None:
     stop_listening = bus.listen(follower)
     for note_id in follower.note_ids:
         if room := rooms.rooms.get(note_id):
-            follower.push(_presence_message(presence_event(room)))
+            follower.push(_presence_message(presence_event(room, state.instance)))
     writer = asyncio.create_task(_write(socket, follower, database))
     try:
         while True:

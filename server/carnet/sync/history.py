@@ -81,7 +81,7 @@ def _copy_children(source: pycrdt.XmlFragment | pycrdt.XmlElement, target: Any) 
             for chunk, attrs in child.diff():
                 if isinstance(chunk, str):
                     text.insert(offset, chunk, attrs or None)
-                    offset += len(chunk)
+                    offset += len(chunk.encode())  # XmlText offsets count UTF-8 bytes
         elif isinstance(child, pycrdt.XmlElement):
             attributes = dict(_items(child))
             element = target.children.insert(index, pycrdt.XmlElement(child.tag, attributes))

@@ -22,6 +22,7 @@ from typing import Any, Protocol
 
 import pycrdt
 
+from carnet.storage.documents import StoredDocument
 from carnet.sync import protocol as wire
 from carnet.sync.limits import Limits
 
@@ -74,7 +75,9 @@ SaveUpdate = Callable[[str, bytes, "str | None", Callable[[int | None], None]], 
 class _Presence:
     clock: int
     state: str
-    owner: Peer
+    owner: Peer | None
+    """None for a client connected to another server process."""
+    seen: float = 0.0
 
 
 @dataclass
@@ -97,6 +100,8 @@ class Room:
     pending_structs: list[dict[int, int]] = field(default_factory=list)
     on_change: Callable[[Room], None] | None = None
     on_saved: Callable[[Room], None] | None = None
+    on_presence: Callable[[Room, bytes], None] | None = None
+    """Called with each awareness payload accepted from a local editor (for other processes)."""
     _viewer_updates: list[bytes] = field(default_factory=list)
     _viewer_presence: dict[int, wire.AwarenessEntry] = field(default_factory=dict)
     _viewer_flush: asyncio.TimerHandle | None = None
@@ -132,6 +137,8 @@ class Room:
                 removed.append(wire.AwarenessEntry(client_id, current.clock, "null"))
         if removed:
             self._broadcast_presence(removed, exclude=None)
+            if self.on_presence:
+                self.on_presence(self, wire.encode_awareness(removed))
         if self.on_change:
             self.on_change(self)
 
@@ -212,11 +219,42 @@ class Room:
         if self.on_saved:
             self.on_saved(self)
 
+    def apply_remote(self, update: bytes, seq: int) -> None:
+        """An update another process committed as ``seq``: share it here, do not save it again."""
+        if seq <= self.seq or seq in self._applied_beyond:
+            return
+        try:
+            update_state = pycrdt.get_state(update)
+            self.doc.apply_update(update)
+        except Exception:
+            logger.exception("update %s of %s from another process rejected", seq, self.note_id)
+            return
+        self._track_pending(update_state)
+        self.approx_size += len(update)
+        self.log_rows += 1
+        self.last_edit = time.monotonic()
+        self._broadcast_update(update)
+        self.mark_applied(seq)
+
+    def apply_stored(self, stored: StoredDocument) -> None:
+        """Merge a whole stored document (snapshot and log) and jump to its sequence number."""
+        before = self.doc.get_state()
+        if stored.snapshot is not None:
+            self.doc.apply_update(stored.snapshot)
+        for update in stored.updates:
+            self.doc.apply_update(update)
+        self._broadcast_update(self.doc.get_update(before))
+        self.seq = max(self.seq, stored.last_seq)
+        self._applied_beyond = {seq for seq in self._applied_beyond if seq > self.seq}
+        self._advance()
+
     def mark_applied(self, seq: int) -> None:
         """Record that log row ``seq`` is in the document; advance ``self.seq`` over any run."""
-        if seq <= self.seq:
-            return
-        self._applied_beyond.add(seq)
+        if seq > self.seq:
+            self._applied_beyond.add(seq)
+            self._advance()
+
+    def _advance(self) -> None:
         while self.seq + 1 in self._applied_beyond:
             self.seq += 1
             self._applied_beyond.discard(self.seq)
@@ -270,6 +308,36 @@ class Room:
             accepted.append(entry)
         if accepted:
             self._broadcast_presence(accepted, exclude=None)
+            if self.on_presence:
+                self.on_presence(self, wire.encode_awareness(accepted))
+
+    def apply_remote_presence(self, payload: bytes) -> None:
+        """Presence relayed from another process (already checked there)."""
+        entries = wire.decode_awareness(payload)
+        now = time.monotonic()
+        accepted = []
+        for entry in entries:
+            current = self.presence.get(entry.client_id)
+            if current is not None and current.owner is not None:
+                continue
+            if entry.removed:
+                self.presence.pop(entry.client_id, None)
+            else:
+                self.presence[entry.client_id] = _Presence(entry.clock, entry.state, None, now)
+            accepted.append(entry)
+        if accepted:
+            self._broadcast_presence(accepted, exclude=None)
+
+    def expire_remote_presence(self, older_than: float) -> None:
+        """Forget presence from other processes not renewed lately (that process may be gone)."""
+        cutoff = time.monotonic() - older_than
+        stale = [
+            client_id
+            for client_id, presence in self.presence.items()
+            if presence.owner is None and presence.seen < cutoff
+        ]
+        for client_id in stale:
+            del self.presence[client_id]
 
     def _presence_frame(self, items: Iterable[tuple[int, _Presence]]) -> bytes:
         entries = [

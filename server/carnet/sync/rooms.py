@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, Protocol
 
 import pycrdt
 
@@ -20,7 +20,7 @@ from carnet.storage import Database, notes
 from carnet.storage import documents as store
 from carnet.sync import protocol as wire
 from carnet.sync.limits import Limits
-from carnet.sync.persistence import Persister
+from carnet.sync.persistence import DATABASE_ERRORS, Persister
 from carnet.sync.room import Peer, Room
 
 logger = logging.getLogger(__name__)
@@ -35,6 +35,25 @@ def build_doc(stored: store.StoredDocument) -> pycrdt.Doc[Any]:
     return doc
 
 
+class Fanout(Protocol):
+    """How rooms reach their copies in other server processes (see carnet.fanout)."""
+
+    on_remote: Callable[[str, int, int, bytes], None]
+    on_reconnect: Callable[[], None]
+
+    def note_opened(self, note_id: str) -> None: ...
+
+    def note_closed(self, note_id: str) -> None: ...
+
+    def publish_update(self, note_id: str, seq: int, update: bytes) -> None: ...
+
+    def publish_presence(self, note_id: str, payload: bytes) -> None: ...
+
+
+REMOTE_PRESENCE_TTL = 40.0
+GAP_GRACE = 0.2
+
+
 class Rooms:
     def __init__(
         self,
@@ -42,11 +61,18 @@ class Rooms:
         limits: Limits | None = None,
         *,
         on_presence: Callable[[Room], None] | None = None,
+        fanout: Fanout | None = None,
     ) -> None:
         self.database = database
         self.limits = limits or Limits()
         self.on_presence = on_presence
-        self.persister = Persister(database, on_delayed=self._saving_delayed)
+        self.fanout = fanout
+        self.persister = Persister(
+            database, on_delayed=self._saving_delayed, on_commit=self._committed
+        )
+        if fanout is not None:
+            fanout.on_remote = self._remote
+            fanout.on_reconnect = self._catch_up_all
         self.rooms: dict[str, Room] = {}
         self._loading: dict[str, asyncio.Future[Room]] = {}
         self._unload_timers: dict[str, asyncio.TimerHandle] = {}
@@ -54,6 +80,7 @@ class Rooms:
         self._tasks: set[asyncio.Task[None]] = set()
         self._compacting: set[str] = set()
         self.loads = 0
+        self.catch_ups = 0
         self._activity_told: dict[str, float] = {}
         self._per_note: dict[str, int] = {}
         self._per_user: dict[str, int] = {}
@@ -98,6 +125,9 @@ class Rooms:
         if loading is None:
             loading = asyncio.get_running_loop().create_future()
             self._loading[note_id] = loading
+            if self.fanout is not None:
+                # Subscribe first: what is published while we load is not missed.
+                self.fanout.note_opened(note_id)
             try:
                 room = await self._load(note_id)
             except BaseException as error:
@@ -108,6 +138,8 @@ class Rooms:
                 del self._loading[note_id]
             self.rooms[note_id] = room
             loading.set_result(room)
+            if self.fanout is not None:
+                self._spawn(self.catch_up(room))
             return room
         return await asyncio.shield(loading)
 
@@ -128,6 +160,7 @@ class Rooms:
             approx_size=len(stored.snapshot or b"") + stored.log_bytes,
             on_change=self._presence_changed,
             on_saved=self._room_saved,
+            on_presence=self._local_presence if self.fanout else None,
             read_only=status is not NoteStatus.DRAFT,
         )
         if stored.updates and (
@@ -188,9 +221,62 @@ class Rooms:
         if self.rooms.get(note_id) is room and (force or not room.peers):
             del self.rooms[note_id]
             self._activity_told.pop(note_id, None)
+            if self.fanout is not None:
+                self.fanout.note_closed(note_id)
             pause = self._pause_timers.pop(note_id, None)
             if pause:
                 pause.cancel()
+
+    # Other processes -----------------------------------------------------------------
+
+    def _committed(self, saved: list[tuple[store.NewUpdate, int]]) -> None:
+        if self.fanout is not None:
+            for update, seq in saved:
+                self.fanout.publish_update(update.note_id, seq, update.data)
+
+    def _local_presence(self, room: Room, payload: bytes) -> None:
+        if self.fanout is not None:
+            self.fanout.publish_presence(room.note_id, payload)
+
+    def _remote(self, note_id: str, kind: int, seq: int, payload: bytes) -> None:
+        room = self.rooms.get(note_id)
+        if room is None:
+            return
+        if kind == 1:
+            room.expire_remote_presence(REMOTE_PRESENCE_TTL)
+            room.apply_remote_presence(payload)
+            return
+        room.apply_remote(payload, seq)
+        if room.has_gap:
+            # Pub/sub lost something, or it is merely late: look again shortly.
+            loop = asyncio.get_running_loop()
+            loop.call_later(GAP_GRACE, lambda: self._spawn(self._heal(room)))
+
+    async def _heal(self, room: Room) -> None:
+        if room.has_gap and self.rooms.get(room.note_id) is room:
+            await self.catch_up(room)
+
+    def _catch_up_all(self) -> None:
+        for room in list(self.rooms.values()):
+            self._spawn(self.catch_up(room))
+
+    async def catch_up(self, room: Room) -> None:
+        """Apply from PostgreSQL whatever the room missed."""
+        self.catch_ups += 1
+        try:
+            async with self.database.connection() as conn:
+                rows = await store.updates_after(conn, room.note_id, room.seq)
+                stored = await store.load_document(conn, room.note_id) if rows is None else None
+        except DATABASE_ERRORS as error:
+            logger.warning("catch-up of %s failed: %r", room.note_id, error)
+            return
+        if stored is not None:
+            # A snapshot folded rows we never saw: merge the whole stored state.
+            room.apply_stored(stored)
+            return
+        assert rows is not None
+        for seq, update in rows:
+            room.apply_remote(update, seq)
 
     # Saving, compaction, revisions ---------------------------------------------------
 

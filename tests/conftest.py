@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 import asyncpg
 import httpx
 import pytest
+
 from tests.support import ADMIN_URL, Cast, People, RunningServer, database_url_for, serve_app
 
 

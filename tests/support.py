@@ -86,6 +86,18 @@ class People:
         client = self.client(headers={"authorization": f"Bearer {token}"})
         return Person(user_id, email, name, password, token, client)
 
+    async def note(self, owner: Person, visibility: str = "private") -> tuple[str, str]:
+        """A new carnet of ``owner`` holding one new note: (carnet id, note id)."""
+        carnet = await owner.client.post(
+            "/api/carnets", json={"title": "Rencontre", "visibility": visibility}
+        )
+        assert carnet.status_code == 201, carnet.text
+        note = await owner.client.post(
+            f"/api/carnets/{carnet.json()['id']}/notes", json={"title": "Récit"}
+        )
+        assert note.status_code == 201, note.text
+        return carnet.json()["id"], note.json()["id"]
+
     async def aclose(self) -> None:
         for client in self.clients:
             await client.aclose()

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 
 import pycrdt
 import pytest
+
 from tests.support import People, RunningServer, serve_app
 from tests.sync.client import YClient
 
@@ -32,13 +33,10 @@ async def test_clients_on_two_processes_converge_with_presence(
 ) -> None:
     one, two = pair
     alice = await people.new("Alice")
-    carnet = (await alice.client.post("/api/carnets", json={"title": "C"})).json()
-    note = (
-        await alice.client.post(f"/api/carnets/{carnet['id']}/notes", json={"title": "N"})
-    ).json()
+    _, note_id = await people.note(alice)
     auth = {"authorization": f"Bearer {alice.token}"}
-    left = await YClient(f"{one.ws_url}/ws/notes/{note['id']}", headers=auth).connect()
-    right = await YClient(f"{two.ws_url}/ws/notes/{note['id']}", headers=auth).connect()
+    left = await YClient(f"{one.ws_url}/ws/notes/{note_id}", headers=auth).connect()
+    right = await YClient(f"{two.ws_url}/ws/notes/{note_id}", headers=auth).connect()
     await left.synced.wait()
     await right.synced.wait()
     await asyncio.sleep(0.2)  # both processes subscribed
@@ -60,12 +58,9 @@ async def test_a_lost_message_is_caught_up_from_postgres(
 ) -> None:
     one, two = pair
     alice = await people.new("Alice")
-    carnet = (await alice.client.post("/api/carnets", json={"title": "C"})).json()
-    note = (
-        await alice.client.post(f"/api/carnets/{carnet['id']}/notes", json={"title": "N"})
-    ).json()
+    _, note_id = await people.note(alice)
     auth = {"authorization": f"Bearer {alice.token}"}
-    right = await YClient(f"{two.ws_url}/ws/notes/{note['id']}", headers=auth).connect()
+    right = await YClient(f"{two.ws_url}/ws/notes/{note_id}", headers=auth).connect()
     await right.synced.wait()
     await asyncio.sleep(0.2)
     # Process two loses the message of the writer's first update (as pub/sub
@@ -83,7 +78,7 @@ async def test_a_lost_message_is_caught_up_from_postgres(
         deliver(note_id, kind, seq, payload)
 
     rooms.fanout.on_remote = lossy
-    writer = await YClient(f"{one.ws_url}/ws/notes/{note['id']}", headers=auth).connect()
+    writer = await YClient(f"{one.ws_url}/ws/notes/{note_id}", headers=auth).connect()
     await writer.synced.wait()
     text = writer.doc.get("body", type=pycrdt.Text)
     text.insert(0, "perdu ")

@@ -26,6 +26,8 @@ from carnet.events import EventBus
 from carnet.fanout import RedisFanout
 from carnet.feed import carnet_feed
 from carnet.i18n import request_language
+from carnet.logs import request_ids
+from carnet.metrics import metrics
 from carnet.storage import Database
 from carnet.storage.migrate import upgrade
 from carnet.sync.endpoint import RightsWatcher, note_socket
@@ -133,6 +135,7 @@ def create_app(settings: Settings, limits: Limits | None = None) -> Litestar:
         route_handlers=[
             healthz,
             readyz,
+            metrics,
             AuthController,
             InvitationController,
             CarnetController,
@@ -143,6 +146,7 @@ def create_app(settings: Settings, limits: Limits | None = None) -> Litestar:
             carnet_feed,
         ],
         dependencies=DEPENDENCIES,
+        middleware=[request_ids],
         lifespan=[lifespan],
         state=State({"settings": settings}),
         exception_handlers={

@@ -17,6 +17,7 @@ import msgspec
 from carnet.auth.passwords import hash_password_sync
 from carnet.config import ConfigError, load_settings
 from carnet.errors import AppError
+from carnet.logs import logging_config
 from carnet.storage import accounts
 from carnet.storage.migrate import upgrade
 
@@ -121,7 +122,7 @@ def serve(host: str, port: int, workers: int) -> None:
             port=port,
             workers=workers,
             proxy_headers=True,
-            log_level="info",
+            log_config=logging_config(),
             ws_max_size=16 * 1024 * 1024,
         )
 

@@ -1,19 +1,15 @@
 from __future__ import annotations
 
 import pycrdt
+
 from tests.support import People, RunningServer
 from tests.sync.client import YClient
 
 
 async def test_two_editors_converge_and_get_saved(server: RunningServer, people: People) -> None:
     alice = await people.new("Alice")
-    carnet = (
-        await alice.client.post("/api/carnets", json={"title": "C", "visibility": "private"})
-    ).json()
-    note = (
-        await alice.client.post(f"/api/carnets/{carnet['id']}/notes", json={"title": "N"})
-    ).json()
-    url = f"{server.ws_url}/ws/notes/{note['id']}"
+    _, note_id = await people.note(alice)
+    url = f"{server.ws_url}/ws/notes/{note_id}"
     auth = {"authorization": f"Bearer {alice.token}"}
     one = await YClient(url, headers=auth).connect()
     two = await YClient(url, headers=auth).connect()

@@ -24,6 +24,7 @@ from litestar.datastructures import State
 from litestar.params import FromPath
 from litestar.types import WebSocketCloseEvent, WebSocketSendEvent
 
+from carnet import logs as log_context
 from carnet.auth.identity import SESSION_COOKIE, Viewer, identify, origin_allowed
 from carnet.config import Settings
 from carnet.errors import AppError
@@ -164,6 +165,7 @@ async def note_socket(socket: Socket, note_id: FromPath[str]) -> None:
     rooms: Rooms = state.rooms
     limits = rooms.limits
 
+    log_context.note_id.set(note_id[:64])
     headers, cookies = _credentials(socket)
     try:
         viewer, editor = await _admit(database, note_id[:64], headers, cookies)

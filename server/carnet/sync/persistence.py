@@ -19,12 +19,14 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from carnet.metrics import Histogram
 from carnet.storage import Database
 from carnet.storage.documents import NewUpdate, append_updates
 
 logger = logging.getLogger(__name__)
 
 MAX_BATCH = 5000
+SAVE_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0, 30.0)
 _BACKOFF = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0)
 
 # What a lost or refused database connection looks like to asyncpg.
@@ -50,7 +52,8 @@ class Persister:
         self.on_delayed = on_delayed
         self.on_commit = on_commit
         self.delayed = False
-        self.commit_latencies: deque[float] = deque(maxlen=10_000)
+        self.saved_total = 0
+        self.save_latency = Histogram(SAVE_BUCKETS)
         self._queue: deque[_Pending] = deque()
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
@@ -110,8 +113,9 @@ class Persister:
                 self.delayed = False
                 self.on_delayed(False)
             now = time.monotonic()
+            self.saved_total += len(batch)
             for pending, seq in zip(batch, seqs, strict=True):
-                self.commit_latencies.append(now - pending.queued_at)
+                self.save_latency.observe(now - pending.queued_at)
                 try:
                     pending.on_saved(seq)
                 except Exception:

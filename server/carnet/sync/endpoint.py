@@ -3,7 +3,9 @@
 It authenticates the handshake, decides editor or viewer, feeds decoded
 frames to the room, and writes what the room sends through a bounded queue,
 so one slow client never stalls the others: past the bound it is cut off
-(code 4408) and resyncs when it reconnects.
+(code 4408) and resyncs when it reconnects. The query ``?mode=view`` makes the
+connection a viewer whatever the person's rights (pages that only show the
+text live, such as a carnet's excerpts or the projector).
 
 Close codes: 4400 malformed frame, 4401 sign-in needed, 4403 forbidden
 (including a cookie handshake from a foreign Origin), 4404 unknown or
@@ -21,6 +23,7 @@ from typing import Any, TypeAlias
 
 from litestar import WebSocket, websocket
 from litestar.datastructures import State
+from litestar.exceptions import WebSocketDisconnect
 from litestar.params import FromPath
 from litestar.types import WebSocketCloseEvent, WebSocketSendEvent
 
@@ -55,6 +58,8 @@ logger = logging.getLogger(__name__)
 
 Socket: TypeAlias = WebSocket[Any, Any, State]
 
+MAX_ID_LENGTH = 64
+
 
 class SocketPeer:
     """A connection's side of the room: a bounded outgoing queue and its writer."""
@@ -72,13 +77,18 @@ class SocketPeer:
         "socket",
         "unsaved",
         "user_id",
+        "view_only",
     )
 
-    def __init__(self, socket: Socket, viewer: Viewer, editor: bool, limit: int) -> None:
+    def __init__(
+        self, socket: Socket, viewer: Viewer, editor: bool, limit: int, view_only: bool = False
+    ) -> None:
         self.socket = socket
         self.user_id = viewer.user_id
         self.name = viewer.user.name if viewer.user else ""
-        self.editor = editor
+        # Asked to watch only (``?mode=view``): never an editor, whatever the rights.
+        self.view_only = view_only
+        self.editor = editor and not view_only
         self.limit = limit
         self.saved_count = 0
         self.unsaved = 0
@@ -103,27 +113,35 @@ class SocketPeer:
             self._wake.set()
 
     async def write(self) -> None:
-        """Write queued frames until asked to close; then close the socket."""
+        """Write queued frames until asked to close; then close the socket.
+
+        A client that vanished makes ``send`` fail: the writer just stops, and
+        the reader sees the disconnect.
+        """
         send = self.socket.send
         queue = self._queue
-        while True:
-            while queue:
-                message: WebSocketSendEvent = {
-                    "type": "websocket.send",
-                    "bytes": queue.popleft(),
-                    "text": None,
-                }
-                await send(message)
-            if self.closing is not None:
-                close: WebSocketCloseEvent = {
-                    "type": "websocket.close",
-                    "code": self.closing.code,
-                    "reason": self.closing.reason,
-                }
-                await send(close)
-                return
-            self._wake.clear()
-            await self._wake.wait()
+        try:
+            while True:
+                while queue:
+                    message: WebSocketSendEvent = {
+                        "type": "websocket.send",
+                        "bytes": queue.popleft(),
+                        "text": None,
+                    }
+                    await send(message)
+                if self.closing is not None:
+                    close: WebSocketCloseEvent = {
+                        "type": "websocket.close",
+                        "code": self.closing.code,
+                        "reason": self.closing.reason,
+                    }
+                    await send(close)
+                    return
+                self._wake.clear()
+                await self._wake.wait()
+        except (OSError, RuntimeError, WebSocketDisconnect):
+            self.closing = self.closing or Close(1006, "gone")
+            queue.clear()
 
 
 async def _refuse(socket: Socket, code: int, reason: str) -> None:
@@ -165,10 +183,13 @@ async def note_socket(socket: Socket, note_id: FromPath[str]) -> None:
     rooms: Rooms = state.rooms
     limits = rooms.limits
 
-    log_context.note_id.set(note_id[:64])
+    if len(note_id) > MAX_ID_LENGTH:
+        await _refuse(socket, CLOSE_NOT_FOUND, "note not found")
+        return
+    log_context.note_id.set(note_id)
     headers, cookies = _credentials(socket)
     try:
-        viewer, editor = await _admit(database, note_id[:64], headers, cookies)
+        viewer, editor = await _admit(database, note_id, headers, cookies)
     except Close as refusal:
         await _refuse(socket, refusal.code, refusal.reason)
         return
@@ -186,7 +207,10 @@ async def note_socket(socket: Socket, note_id: FromPath[str]) -> None:
             await _refuse(socket, CLOSE_UNAVAILABLE, "storage unavailable, retry")
             return
         await socket.accept()
-        peer = SocketPeer(socket, viewer, editor, limits.send_queue_frames)
+        # ``?mode=view``: a page that only shows the text (a carnet's live excerpts,
+        # the projector) joins as a viewer, so it is not counted among the writers.
+        view_only = socket.query_params.get("mode") == "view"
+        peer = SocketPeer(socket, viewer, editor, limits.send_queue_frames, view_only)
         peer.credentials = (headers, cookies)
         writer = asyncio.create_task(peer.write())
         room.join(peer)
@@ -199,7 +223,7 @@ async def note_socket(socket: Socket, note_id: FromPath[str]) -> None:
                 try:
                     async with asyncio.timeout(1):
                         await writer
-                except (TimeoutError, OSError, RuntimeError):
+                except TimeoutError:
                     writer.cancel()
     finally:
         rooms.release(note_id, viewer.user_id)
@@ -260,7 +284,7 @@ class RightsWatcher:
             if viewer.user_id != peer.user_id:
                 peer.close(Close(CLOSE_UNAUTHENTICATED, "signed out"))
             else:
-                room.set_editor(peer, editor)
+                room.set_editor(peer, editor and not peer.view_only)
 
 
 async def _read(socket: Socket, room: Room, peer: SocketPeer, rooms: Rooms) -> None:

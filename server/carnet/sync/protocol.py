@@ -63,6 +63,7 @@ __all__ = [
     "decode",
     "decode_awareness",
     "decode_state_vector",
+    "delete_set_ranges",
     "encode",
     "encode_awareness",
     "encode_awareness_message",
@@ -523,3 +524,25 @@ def decode_state_vector(state_vector: bytes) -> dict[int, int]:
         clocks[client] = clock
     _check_end(state_vector, pos)
     return clocks
+
+
+def delete_set_ranges(update: bytes) -> list[tuple[int, int, int]]:
+    """The deleted ranges ``(client, clock, length)`` of an update that inserts nothing."""
+    groups, pos = _read_var_uint(update, 0)
+    for _ in range(groups):
+        structs, pos = _read_var_uint(update, pos)
+        if structs:
+            raise ProtocolError("update has structs")
+        _, pos = _read_var_uint(update, pos)
+        _, pos = _read_var_uint(update, pos)
+    clients, pos = _read_var_uint(update, pos)
+    ranges = []
+    for _ in range(clients):
+        client, pos = _read_var_uint(update, pos)
+        count, pos = _read_var_uint(update, pos)
+        for _ in range(count):
+            clock, pos = _read_var_uint(update, pos)
+            length, pos = _read_var_uint(update, pos)
+            ranges.append((client, clock, length))
+    _check_end(update, pos)
+    return ranges

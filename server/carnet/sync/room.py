@@ -29,6 +29,18 @@ from carnet.sync.limits import Limits
 logger = logging.getLogger(__name__)
 
 
+def _waiting(update: bytes, state: bytes) -> bool:
+    """Whether part of ``update`` is not yet integrated in a document at ``state``."""
+    rest = pycrdt.get_update(update, state)
+    if wire.update_has_structs(rest):
+        return True
+    have = wire.decode_state_vector(state)
+    return any(
+        clock + length > have.get(client, 0)
+        for client, clock, length in wire.delete_set_ranges(rest)
+    )
+
+
 class Close(Exception):
     """Raised by the room to have the adapter close one connection."""
 
@@ -97,7 +109,8 @@ class Room:
     contributors: set[str] = field(default_factory=set)
     last_edit: float = 0.0
     unsaved: int = 0
-    pending_structs: list[dict[int, int]] = field(default_factory=list)
+    pending: list[bytes] = field(default_factory=list)
+    """Updates not wholly integrated: their causal parents have not arrived yet."""
     on_change: Callable[[Room], None] | None = None
     on_saved: Callable[[Room], None] | None = None
     on_presence: Callable[[Room, bytes], None] | None = None
@@ -191,11 +204,10 @@ class Room:
         acknowledgement); None for updates made by the server itself.
         """
         try:
-            update_state = pycrdt.get_state(update)  # parses the whole update first
-            self.doc.apply_update(update)
+            self.doc.apply_update(update)  # decodes the whole update before changing anything
         except Exception:
             raise Close(CLOSE_BAD_FRAME, "update rejected") from None
-        self._track_pending(update_state)
+        self._track_pending(update)
         self.approx_size += len(update)
         self.last_edit = time.monotonic()
         if user_id:
@@ -204,12 +216,14 @@ class Room:
         self.unsaved += 1
         if origin is not None:
             origin.unsaved += 1
-        self.save(self.note_id, update, user_id, lambda seq: self._saved(origin, seq))
+        size = len(update)
+        self.save(self.note_id, update, user_id, lambda seq: self._saved(origin, seq, size))
 
-    def _saved(self, origin: Peer | None, seq: int | None) -> None:
+    def _saved(self, origin: Peer | None, seq: int | None, size: int) -> None:
         self.unsaved -= 1
         if seq is not None:
             self.log_rows += 1
+            self.log_bytes += size
             self.mark_applied(seq)
         if origin is not None:
             origin.unsaved -= 1
@@ -224,14 +238,14 @@ class Room:
         if seq <= self.seq or seq in self._applied_beyond:
             return
         try:
-            update_state = pycrdt.get_state(update)
             self.doc.apply_update(update)
         except Exception:
             logger.exception("update %s of %s from another process rejected", seq, self.note_id)
             return
-        self._track_pending(update_state)
+        self._track_pending(update)
         self.approx_size += len(update)
         self.log_rows += 1
+        self.log_bytes += len(update)
         self.last_edit = time.monotonic()
         self._broadcast_update(update)
         self.mark_applied(seq)
@@ -239,10 +253,10 @@ class Room:
     def apply_stored(self, stored: StoredDocument) -> None:
         """Merge a whole stored document (snapshot and log) and jump to its sequence number."""
         before = self.doc.get_state()
-        if stored.snapshot is not None:
-            self.doc.apply_update(stored.snapshot)
-        for update in stored.updates:
+        pieces = [stored.snapshot, *stored.updates] if stored.snapshot else stored.updates
+        for update in pieces:
             self.doc.apply_update(update)
+            self._track_pending(update)
         self._broadcast_update(self.doc.get_update(before))
         self.seq = max(self.seq, stored.last_seq)
         self._applied_beyond = {seq for seq in self._applied_beyond if seq > self.seq}
@@ -263,16 +277,14 @@ class Room:
     def has_gap(self) -> bool:
         return bool(self._applied_beyond)
 
-    def _track_pending(self, update_state: bytes) -> None:
-        """Remember updates whose causal parents have not arrived (see DESIGN §4)."""
-        wanted = wire.decode_state_vector(update_state)
-        if self.pending_structs or wanted:
-            have = wire.decode_state_vector(self.doc.get_state())
-            self.pending_structs = [
-                clocks
-                for clocks in [*self.pending_structs, wanted]
-                if any(clock > have.get(client, 0) for client, clock in clocks.items())
-            ]
+    def _track_pending(self, update: bytes) -> None:
+        """Remember updates whose causal parents have not arrived (see DESIGN §4).
+
+        The document keeps such structs and deletions aside, and ``get_update()``
+        leaves them out, so no snapshot may be taken while any remain.
+        """
+        state = self.doc.get_state()
+        self.pending = [u for u in [*self.pending, update] if _waiting(u, state)]
 
     def _broadcast_update(self, update: bytes) -> None:
         frame = wire.encode_sync_update(update)

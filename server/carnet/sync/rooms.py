@@ -294,10 +294,7 @@ class Rooms:
             # Tells the carnet page (and its projector mode) which note moves.
             self._activity_told[room.note_id] = now
             self.on_presence(room)
-        if room.note_id not in self._compacting and (
-            room.log_rows >= self.limits.compact_rows or room.log_bytes >= self.limits.compact_bytes
-        ):
-            self._spawn(self._compact(room))
+        self._maybe_compact(room)
         timer = self._pause_timers.pop(room.note_id, None)
         if timer:
             timer.cancel()
@@ -307,24 +304,33 @@ class Rooms:
             lambda: self._spawn(self._revision(room, "pause")),
         )
 
+    def _maybe_compact(self, room: Room) -> None:
+        limits = self.limits
+        long_log = room.log_rows >= limits.compact_rows or room.log_bytes >= limits.compact_bytes
+        if long_log and room.note_id not in self._compacting:
+            self._spawn(self._compact(room))
+
     async def _compact(self, room: Room) -> None:
         """Fold the log into a snapshot of the room's document, if that loses nothing."""
-        if room.pending_structs or room.has_gap or room.note_id in self._compacting:
+        if room.pending or room.has_gap or room.note_id in self._compacting:
             return  # a snapshot would drop structs still waiting for their parents
         if room.log_rows == 0:
             return
         self._compacting.add(room.note_id)
+        folded = False
         try:
             seq = room.seq
             state = room.doc.get_update()
             async with self.database.connection() as conn:
-                if await store.save_snapshot(conn, room.note_id, seq, state):
-                    room.log_rows, room.log_bytes = await store.log_size(conn, room.note_id)
-                    room.approx_size = len(state) + room.log_bytes
+                folded = await store.save_snapshot(conn, room.note_id, seq, state)
+                room.log_rows, room.log_bytes = await store.log_size(conn, room.note_id)
+            room.approx_size = len(state) + room.log_bytes
         except Exception:
             logger.exception("compaction of %s failed; the log is intact", room.note_id)
         finally:
             self._compacting.discard(room.note_id)
+        if folded and self.rooms.get(room.note_id) is room:
+            self._maybe_compact(room)  # for the rows saved while this one ran
 
     async def _revision(self, room: Room, reason: str, created_by: str | None = None) -> None:
         if not room.contributors and reason in ("pause", "leave"):

@@ -34,13 +34,22 @@ NPM_STAMPS := $(addsuffix /node_modules/.package-lock.json,$(NPM_DIRS))
 # cannot be used here).
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test lint typecheck
+.PHONY: run test lint typecheck bundle-check bundle
 
 run: $(RUN_STAMP)
 	$(BIN)/carnet serve --host $(HOST) --port $(PORT)
 
-test: $(DEV_STAMP) $(NPM_STAMPS) $(CHROMIUM) lint typecheck
+test: $(DEV_STAMP) $(NPM_STAMPS) $(CHROMIUM) lint typecheck bundle-check
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The web app's bundle is committed (static/dist, so the app runs without Node);
+# it must be exactly what static/src builds with the locked packages.
+bundle-check: static/node_modules/.package-lock.json
+	cd static && node build.mjs --check
+
+# Rebuild static/dist after changing static/src (then commit it).
+bundle: static/node_modules/.package-lock.json
+	cd static && node build.mjs
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check

@@ -166,6 +166,7 @@ async def serve_app(
             port=port,
             log_level="warning",
             lifespan="on",
+            ws_per_message_deflate=False,
         )
     )
     task = asyncio.create_task(uv.serve())

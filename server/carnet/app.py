@@ -28,6 +28,9 @@ from carnet.feed import carnet_feed
 from carnet.i18n import request_language
 from carnet.logs import request_ids
 from carnet.metrics import metrics
+from carnet.pages import PAGE_HANDLERS, security_headers, template_config
+from carnet.public import HANDLERS as PUBLIC_HANDLERS
+from carnet.public import indexer_lifespan
 from carnet.storage import Database
 from carnet.storage.migrate import upgrade
 from carnet.sync.endpoint import RightsWatcher, note_socket
@@ -144,10 +147,13 @@ def create_app(settings: Settings, limits: Limits | None = None) -> Litestar:
             HistoryController,
             note_socket,
             carnet_feed,
+            *PAGE_HANDLERS,
+            *PUBLIC_HANDLERS,
         ],
         dependencies=DEPENDENCIES,
-        middleware=[request_ids],
-        lifespan=[lifespan],
+        middleware=[request_ids, security_headers],
+        template_config=template_config(),
+        lifespan=[lifespan, indexer_lifespan],
         state=State({"settings": settings}),
         exception_handlers={
             AppError: _app_error,

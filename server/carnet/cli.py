@@ -14,10 +14,8 @@ import asyncpg
 import click
 import msgspec
 
-from carnet.auth.passwords import hash_password_sync
 from carnet.config import ConfigError, load_settings
 from carnet.errors import AppError
-from carnet.logs import logging_config
 from carnet.storage import accounts
 from carnet.storage.migrate import upgrade
 
@@ -101,20 +99,24 @@ def serve(host: str, port: int, workers: int) -> None:
     """Run the web server (with an embedded PostgreSQL if CARNET_DATABASE_URL is unset)."""
     import uvicorn
 
+    # Imported here: it pulls in Litestar, which the account commands never need.
+    from carnet.logs import logging_config
+
     try:
-        load_settings()
+        settings = load_settings()
     except ConfigError as error:
         raise click.ClickException(str(error)) from None
+    if workers > 1 and settings.redis_url is None:
+        # Without fan-out, two people on one note but on different processes
+        # would not see each other's typing.
+        raise click.ClickException(
+            "--workers > 1 demande CARNET_REDIS_URL (diffusion entre processus) / "
+            "--workers > 1 needs CARNET_REDIS_URL (fan-out between processes)"
+        )
     _ensure_secret_key()
     with database_url() as url:
         # Worker processes read their settings from the environment.
         os.environ["CARNET_DATABASE_URL"] = url
-        if workers > 1 and not os.environ.get("CARNET_REDIS_URL"):
-            click.echo(
-                "Plusieurs processus sans CARNET_REDIS_URL : chaque note doit rester sur un "
-                "seul processus. / Several workers without CARNET_REDIS_URL.",
-                err=True,
-            )
         uvicorn.run(
             "carnet.asgi:create_app_from_environment",
             factory=True,
@@ -124,6 +126,9 @@ def serve(host: str, port: int, workers: int) -> None:
             proxy_headers=True,
             log_config=logging_config(),
             ws_max_size=16 * 1024 * 1024,
+            # Yjs updates are small and binary: compressing every frame for every
+            # viewer would cost more CPU than it saves bytes.
+            ws_per_message_deflate=False,
         )
 
 
@@ -153,6 +158,10 @@ def _password(password: str | None) -> str:
         password = click.prompt(
             "Mot de passe / password", hide_input=True, confirmation_prompt=True
         )
+    # Imported here: importing it computes an Argon2 hash (a fifth of a second)
+    # that only the commands taking a password need.
+    from carnet.auth.passwords import hash_password_sync
+
     try:
         return hash_password_sync(password)
     except AppError as error:

@@ -124,10 +124,12 @@ class AuthController(Controller):
 
     @post("/logout", status_code=204)
     async def logout(
-        self, conn: Conn, settings: AppSettings, viewer: CurrentViewer
+        self, conn: Conn, settings: AppSettings, viewer: CurrentViewer, outbox: EventOutbox
     ) -> Response[None]:
+        """End this session; sockets opened with it close at once."""
         if viewer.session_token:
             await accounts.delete_session(conn, viewer.session_token)
+            outbox.add(AccessChanged(user_id=viewer.user_id))
         return Response(None, status_code=204, cookies=[session_cookie(settings, None)])
 
     @post("/signup")

@@ -13,6 +13,7 @@ from carnet.authorize import authorize_note
 from carnet.errors import not_found, refused
 from carnet.models import Comment, Page
 from carnet.permissions import Action, Verdict, decide
+from carnet.public.hooks import after_comment
 from carnet.storage import comments
 
 NoteId = PathId
@@ -39,7 +40,9 @@ class CommentController(Controller):
     ) -> Comment:
         await authorize_note(conn, note_id, viewer.user_id, Action.COMMENT_CREATE)
         assert viewer.user_id is not None
-        return await comments.create_comment(conn, note_id, viewer.user_id, data.body)
+        comment = await comments.create_comment(conn, note_id, viewer.user_id, data.body)
+        await after_comment(conn, note_id, comment.id, viewer.user_id)  # notify the authors
+        return comment
 
     async def _authorize_on_comment(
         self,

@@ -13,6 +13,7 @@ from carnet.errors import AppError
 from carnet.events import AccessChanged
 from carnet.models import LinkKind, Note
 from carnet.permissions import Action
+from carnet.public.hooks import after_transition
 from carnet.storage import accounts, notes
 from carnet.storage.access import visible_note_ids
 from carnet.sync import history
@@ -72,9 +73,14 @@ class NoteController(Controller):
     ) -> Note:
         await authorize_note(conn, note_id, viewer.user_id, Action.NOTE_TRANSITION)
         await notes.transition_note(conn, note_id, transition)
+        revision = None
         if transition in ("finalise", "publish"):
             # The text as it stood when it was declared final or published.
-            await history.record_revision(rooms, conn, note_id, transition, viewer.user_id)
+            revision = await history.record_revision(
+                rooms, conn, note_id, transition, viewer.user_id
+            )
+        # Published version, public index, notifications (issue 5).
+        await after_transition(conn, note_id, transition, viewer.user_id, revision)
         await note_changed(conn, outbox, "updated", note_id)
         return await _note(conn, note_id, viewer)
 

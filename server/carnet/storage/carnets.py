@@ -77,8 +77,19 @@ def _check_dates(start: date | None, end: date | None) -> None:
         )
 
 
+def _check_categories(categories: list[str] | None) -> None:
+    # A category is picked by its name: two of the same name could not be told apart.
+    if categories and len(set(categories)) != len(categories):
+        raise invalid(
+            "duplicate_category",
+            "Une catégorie figure deux fois.",
+            "A category is listed twice.",
+        )
+
+
 async def create_carnet(conn: asyncpg.Connection, user_id: str, fields: dict[str, Any]) -> Carnet:
     _check_dates(fields.get("event_start"), fields.get("event_end"))
+    _check_categories(fields.get("categories"))
     carnet_id = new_id()
     columns = [name for name in CARNET_FIELDS if name in fields]
     placeholders = ", ".join(f"${i}" for i in range(3, len(columns) + 3))
@@ -116,6 +127,7 @@ async def update_carnet(
     _check_dates(
         fields.get("event_start", current.event_start), fields.get("event_end", current.event_end)
     )
+    _check_categories(fields.get("categories"))
     columns = [name for name in CARNET_FIELDS if name in fields]
     if columns:
         assignments = ", ".join(f"{name} = ${i}" for i, name in enumerate(columns, start=2))

@@ -1,0 +1,1 @@
+import{m as i}from"./chunks/chunk-JRMBSWZL.js";i();

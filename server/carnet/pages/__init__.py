@@ -22,7 +22,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from litestar.types import ControllerRouterHandler
 
-from carnet.pages.dates import format_date, format_datetime
+from carnet.dates import format_date, format_datetime
 from carnet.pages.security import CONTENT_SECURITY_POLICY, security_headers
 from carnet.pages.views import PageController, json_for_html, safe_next
 

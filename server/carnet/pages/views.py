@@ -32,10 +32,10 @@ from carnet.api.schemas import PathId, PathSecret
 from carnet.auth import passwords
 from carnet.auth.identity import SESSION_COOKIE, Viewer, csrf_token, origin_allowed
 from carnet.config import Settings
+from carnet.dates import format_span
 from carnet.errors import AppError
 from carnet.i18n import LANGUAGE_COOKIE, Language, request_language
 from carnet.models import NoteStatus, Role
-from carnet.pages.dates import format_span
 from carnet.pages.strings import strings
 from carnet.permissions import Action, Verdict, decide
 from carnet.storage import accounts, carnets, notes

@@ -19,8 +19,8 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
+from carnet.dates import MONTHS_EN, MONTHS_FR, format_date
 from carnet.i18n import Language
-from carnet.public.dates import MONTHS_EN, MONTHS_FR, format_date
 
 SITE_NAME = "Carnet"
 FORMATS = ("praxis", "apa", "bibtex", "ris", "csl-json")

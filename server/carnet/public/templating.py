@@ -9,8 +9,8 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
+from carnet.dates import format_date, format_datetime
 from carnet.i18n import Language
-from carnet.public.dates import format_date, format_datetime
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"

@@ -15,11 +15,11 @@ from typing import Any, Literal
 import asyncpg
 import pycrdt
 
+from carnet.dates import local_day, today
 from carnet.errors import AppError, not_found
 from carnet.models import Person
 from carnet.permissions import Action, Verdict, decide
 from carnet.public.citations import Cited
-from carnet.public.dates import local_day, today
 from carnet.render import render
 from carnet.storage import notes, publications
 from carnet.storage.access import note_access

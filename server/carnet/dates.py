@@ -80,3 +80,14 @@ def format_datetime(moment: datetime, language: Language) -> str:
 
 def today() -> date:
     return datetime.now(ZONE).date()
+
+
+def format_span(start: date | None, end: date | None, language: Language) -> str:
+    """A gathering's dates: one day, or from one day to another."""
+    if start is None:
+        return format_date(end, language) if end else ""
+    if end is None or end == start:
+        return format_date(start, language)
+    if language == "en":
+        return f"{format_date(start, language)} – {format_date(end, language)}"
+    return f"du {format_date(start, language)} au {format_date(end, language)}"

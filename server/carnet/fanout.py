@@ -100,10 +100,17 @@ class RedisFanout:
         task.add_done_callback(self._tasks.discard)
 
     async def _publish(self, channel: str, message: bytes) -> None:
-        try:
-            await self.client.publish(channel, message)
-        except (RedisError, OSError) as error:
-            logger.warning("redis publish failed: %r", error)
+        # A pooled connection opened before Redis restarted fails once, then is
+        # reopened: try again, or the message is lost although Redis is back (and
+        # the last update before a pause would reach the other processes only with
+        # the next one).
+        for attempt in range(3):
+            try:
+                await self.client.publish(channel, message)
+                return
+            except (RedisError, OSError) as error:
+                if attempt == 2:
+                    logger.warning("redis publish failed: %r", error)
 
     # Receiving -------------------------------------------------------------------------
 

@@ -36,7 +36,13 @@ from carnet.storage import Database, notes
 from carnet.storage.access import carnet_access
 from carnet.sync.persistence import DATABASE_ERRORS
 from carnet.sync.presence import presence_event
-from carnet.sync.room import CLOSE_FORBIDDEN, CLOSE_NOT_FOUND, CLOSE_TOO_SLOW, CLOSE_UNAVAILABLE
+from carnet.sync.room import (
+    CLOSE_FORBIDDEN,
+    CLOSE_NOT_FOUND,
+    CLOSE_TOO_SLOW,
+    CLOSE_UNAUTHENTICATED,
+    CLOSE_UNAVAILABLE,
+)
 from carnet.sync.rooms import Rooms
 
 Socket: TypeAlias = WebSocket[Any, Any, State]
@@ -82,6 +88,7 @@ class _Follower:
         self.queue: asyncio.Queue[dict[str, object] | None] = asyncio.Queue(QUEUE_LIMIT)
         self.overflowed = False
         self.recheck = False
+        self.user_id: str | None = None
 
     def push(self, message: dict[str, object] | None) -> None:
         try:
@@ -114,17 +121,31 @@ class _Follower:
                 self.push({"type": "order"})
 
 
+class _SignedOut(Exception):
+    """The credentials of an open feed no longer name the person who opened it."""
+
+
 async def _follow(
-    database: Database, carnet_id: str, socket: Socket
+    database: Database, carnet_id: str, socket: Socket, *, user_id: str | None = None
 ) -> tuple[_Follower, str | None]:
+    """Who follows the carnet and what they may hear of; ``user_id``: who opened it."""
     async with database.connection() as conn:
-        viewer = await identify(conn, socket.headers, socket.cookies)
+        try:
+            viewer = await identify(conn, socket.headers, socket.cookies)
+        except AppError:
+            if user_id is not None:
+                raise _SignedOut from None  # a revoked token
+            raise
+        if user_id is not None and viewer.user_id != user_id:
+            raise _SignedOut  # an ended session reads as an anonymous visit
         access = await carnet_access(conn, carnet_id, viewer.user_id)
         if access is None or decide(Action.CARNET_VIEW, access) is not Verdict.ALLOW:
             raise LookupError(carnet_id)
         member = access.role is not None
         note_ids = await notes.carnet_note_ids(conn, carnet_id, member=member)
-    return _Follower(carnet_id, member, note_ids), viewer.session_token
+    follower = _Follower(carnet_id, member, note_ids)
+    follower.user_id = viewer.user_id
+    return follower, viewer.session_token
 
 
 @websocket("/ws/carnets/{carnet_id:str}", name="carnet-feed")
@@ -172,7 +193,12 @@ async def _write(socket: Socket, follower: _Follower, database: Database) -> Non
         if follower.recheck:
             follower.recheck = False
             try:
-                fresh, _ = await _follow(database, follower.carnet_id, socket)
+                fresh, _ = await _follow(
+                    database, follower.carnet_id, socket, user_id=follower.user_id
+                )
+            except _SignedOut:
+                await socket.close(code=CLOSE_UNAUTHENTICATED, reason="signed out")
+                return
             except (LookupError, AppError):
                 await socket.close(code=CLOSE_NOT_FOUND, reason="carnet not found")
                 return

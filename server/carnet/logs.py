@@ -94,7 +94,9 @@ def request_ids(app: ASGIApp) -> ASGIApp:
             await app(scope, receive, send)
             return
         offered = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        rid = offered if _REQUEST_ID.match(offered) else secrets.token_hex(8)
+        # An offered id goes into every log line of the request: never a secret.
+        usable = _REQUEST_ID.match(offered) and not _SECRET.search(offered)
+        rid = offered if usable else secrets.token_hex(8)
         token = request_id.set(rid)
 
         async def send_with_id(message: Message) -> None:
@@ -103,7 +105,8 @@ def request_ids(app: ASGIApp) -> ASGIApp:
             await send(message)
 
         try:
-            await app(scope, receive, send_with_id)
+            # A socket sends no http.response.start: its frames skip the wrapper.
+            await app(scope, receive, send if scope["type"] == "websocket" else send_with_id)
         finally:
             request_id.reset(token)
 

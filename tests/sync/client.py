@@ -28,6 +28,7 @@ import pycrdt
 import websockets
 
 from carnet.sync import protocol as wire
+from carnet.sync.room import integrate
 
 
 class YClient:
@@ -48,6 +49,7 @@ class YClient:
         self.saved_seq = 0
         self.acks: list[wire.Saved] = []
         self.messages: list[wire.Message] = []
+        self.handshakes: list[tuple[bytes, bytes]] = []  # (server's state vector, our reply)
         self.synced = asyncio.Event()
         self.changed = asyncio.Event()
         self.awareness: dict[int, str] = {}
@@ -64,6 +66,7 @@ class YClient:
         self._reader: asyncio.Task[None] | None = None
         self._writer: asyncio.Task[None] | None = None
         self._applying_remote = False
+        self._pending: list[bytes] = []
         self._subscription = self.doc.observe(self._on_local_change)
 
     # Connection -----------------------------------------------------------------
@@ -75,15 +78,19 @@ class YClient:
     async def connect(self, **options: Any) -> YClient:
         """Open a (new) connection; the handshake runs in the background."""
         assert not self.connected, "already connected"
+        await self._join_tasks()  # a writer left from a connection the server dropped
+        options.setdefault("max_size", None)  # a SyncStep2 holds the whole note
         self.ws = await websockets.connect(self.url, additional_headers=self.headers, **options)
         self.connections += 1
         self.sent_updates = self.saved_count = self.saved_seq = 0
         self.acks = []
         self.close_code = self.close_reason = None
         self.synced = asyncio.Event()
-        self._out.clear()
+        # Fresh per connection: nothing queued for the last one goes out on this one.
+        self._out = deque()
+        self._out_wake = asyncio.Event()
         self._reader = asyncio.create_task(self._read())
-        self._writer = asyncio.create_task(self._write(self.ws))
+        self._writer = asyncio.create_task(self._write(self.ws, self._out, self._out_wake))
         return self
 
     async def close(self) -> None:
@@ -107,6 +114,7 @@ class YClient:
             self._writer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._writer
+            self._writer = None
 
     # Sending ------------------------------------------------------------------------
 
@@ -131,14 +139,15 @@ class YClient:
         self._out.append(frame)
         self._out_wake.set()
 
-    async def _write(self, ws: Any) -> None:
-        """Send queued frames in order, one task, so that nothing overtakes."""
+    @staticmethod
+    async def _write(ws: Any, out: deque[bytes | str], wake: asyncio.Event) -> None:
+        """Send one connection's queued frames in order, so that nothing overtakes."""
         with contextlib.suppress(websockets.ConnectionClosed):
             while True:
-                while self._out:
-                    await ws.send(self._out.popleft())
-                self._out_wake.clear()
-                await self._out_wake.wait()
+                while out:
+                    await ws.send(out.popleft())
+                wake.clear()
+                await wake.wait()
 
     async def send_presence(self, state: str, clock: int = 1) -> None:
         entry = wire.AwarenessEntry(self.doc.client_id, clock, state)
@@ -189,7 +198,9 @@ class YClient:
                 self.messages.append(message)
                 match message:
                     case wire.SyncStep1(state_vector):
-                        self._enqueue(wire.encode_sync_step2(self.doc.get_update(state_vector)))
+                        reply = self.doc.get_update(state_vector)
+                        self.handshakes.append((state_vector, reply))
+                        self._enqueue(wire.encode_sync_step2(reply))
                         self._enqueue(wire.encode_sync_step1(self.doc.get_state()))
                     case wire.SyncStep2(update):
                         self._apply(update)
@@ -224,6 +235,8 @@ class YClient:
         self._applying_remote = True
         try:
             self.doc.apply_update(update)
+            # pycrdt can leave a reordered update pending for good: see room.integrate.
+            self._pending = integrate(self.doc, [*self._pending, update])
         finally:
             self._applying_remote = False
         self.changed.set()
@@ -235,6 +248,11 @@ class YClient:
             while not predicate():
                 self.changed.clear()
                 await self.changed.wait()
+
+    async def wait_synced(self, timeout: float = 10.0) -> None:
+        """Until the server answered our SyncStep1; fails if the connection closes first."""
+        await self.wait_for(lambda: self.synced.is_set() or not self.connected, timeout)
+        assert self.synced.is_set(), f"closed before sync: {self.close_code} {self.close_reason}"
 
     async def wait_saved(self, timeout: float = 10.0) -> None:
         """Until the server acknowledged every update sent on this connection."""

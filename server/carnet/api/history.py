@@ -7,9 +7,10 @@ from typing import Annotated, Any, Literal
 import asyncpg
 import pycrdt
 from litestar import Controller, Response, get, post
-from litestar.params import FromPath, QueryParameter
+from litestar.params import QueryParameter
 
 from carnet.api.dependencies import Conn, CurrentViewer, LiveRooms, PageWindow
+from carnet.api.schemas import ID_PATTERN, PathId
 from carnet.authorize import authorize_note
 from carnet.errors import not_found
 from carnet.models import Page, Revision
@@ -66,7 +67,7 @@ class HistoryController(Controller):
         conn: Conn,
         viewer: CurrentViewer,
         rooms: LiveRooms,
-        note_id: FromPath[str],
+        note_id: PathId,
         fmt: Format = "markdown",
     ) -> Response[str]:
         """The live body as Markdown, sanitized HTML or plain text."""
@@ -76,7 +77,7 @@ class HistoryController(Controller):
 
     @get("/revisions")
     async def list_revisions(
-        self, conn: Conn, viewer: CurrentViewer, note_id: FromPath[str], window: PageWindow
+        self, conn: Conn, viewer: CurrentViewer, note_id: PathId, window: PageWindow
     ) -> Page[Revision]:
         """Newest first."""
         await authorize_note(conn, note_id, viewer.user_id, Action.NOTE_VIEW)
@@ -88,7 +89,7 @@ class HistoryController(Controller):
 
     @post("/revisions")
     async def create_revision(
-        self, conn: Conn, viewer: CurrentViewer, rooms: LiveRooms, note_id: FromPath[str]
+        self, conn: Conn, viewer: CurrentViewer, rooms: LiveRooms, note_id: PathId
     ) -> Revision:
         """Mark the current body as a revision by hand."""
         await authorize_note(conn, note_id, viewer.user_id, Action.NOTE_EDIT)
@@ -100,8 +101,8 @@ class HistoryController(Controller):
         self,
         conn: Conn,
         viewer: CurrentViewer,
-        note_id: FromPath[str],
-        revision_id: FromPath[str],
+        note_id: PathId,
+        revision_id: PathId,
         fmt: Format = "markdown",
     ) -> Response[str]:
         await authorize_note(conn, note_id, viewer.user_id, Action.NOTE_VIEW)
@@ -114,9 +115,10 @@ class HistoryController(Controller):
         conn: Conn,
         viewer: CurrentViewer,
         rooms: LiveRooms,
-        note_id: FromPath[str],
-        revision_id: FromPath[str],
-        against: Annotated[str, QueryParameter(max_length=64)] = "current",
+        note_id: PathId,
+        revision_id: PathId,
+        # An identifier (or "current"): any other text, a NUL in it, reached PostgreSQL (500).
+        against: Annotated[str, QueryParameter(max_length=64, pattern=ID_PATTERN)] = "current",
     ) -> list[history.Change]:
         """What changed from this revision to ``against``: another revision, or the current body."""
         await authorize_note(conn, note_id, viewer.user_id, Action.NOTE_VIEW)
@@ -133,8 +135,8 @@ class HistoryController(Controller):
         conn: Conn,
         viewer: CurrentViewer,
         rooms: LiveRooms,
-        note_id: FromPath[str],
-        revision_id: FromPath[str],
+        note_id: PathId,
+        revision_id: PathId,
     ) -> Revision:
         """Bring the body back to a revision, as a new change everyone converges on."""
         _, status = await authorize_note(conn, note_id, viewer.user_id, Action.NOTE_EDIT)

@@ -22,7 +22,7 @@ from carnet.api.dependencies import (
     PageWindow,
 )
 from carnet.api.notify import note_changed
-from carnet.api.schemas import NOT_BLANK, PathId
+from carnet.api.schemas import NOT_BLANK, Identifier, PathId
 from carnet.authorize import authorize_carnet, authorize_note
 from carnet.errors import AppError, invalid, not_found
 from carnet.i18n import Language, request_language
@@ -471,10 +471,8 @@ class SearchController(Controller):
 
 
 class MarkRead(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    ids: (
-        Annotated[list[Annotated[str, msgspec.Meta(max_length=64)]], msgspec.Meta(max_length=500)]
-        | None
-    ) = None
+    # Identifiers, not any text: a NUL character reached PostgreSQL and came back a 500.
+    ids: Annotated[list[Identifier], msgspec.Meta(max_length=500)] | None = None
 
 
 class Marked(msgspec.Struct, frozen=True, kw_only=True):

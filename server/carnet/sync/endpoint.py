@@ -66,13 +66,16 @@ class SocketPeer:
 
     __slots__ = (
         "_queue",
+        "_queued_bytes",
         "_wake",
         "announced",
+        "byte_limit",
         "closing",
         "credentials",
         "editor",
         "limit",
         "name",
+        "reader",
         "saved_count",
         "socket",
         "unsaved",
@@ -81,7 +84,13 @@ class SocketPeer:
     )
 
     def __init__(
-        self, socket: Socket, viewer: Viewer, editor: bool, limit: int, view_only: bool = False
+        self,
+        socket: Socket,
+        viewer: Viewer,
+        editor: bool,
+        limit: int,
+        view_only: bool = False,
+        byte_limit: int = 8 * 1024 * 1024,
     ) -> None:
         self.socket = socket
         self.user_id = viewer.user_id
@@ -90,27 +99,38 @@ class SocketPeer:
         self.view_only = view_only
         self.editor = editor and not view_only
         self.limit = limit
+        self.byte_limit = byte_limit
         self.saved_count = 0
         self.unsaved = 0
         self.announced: set[int] = set()
         self.credentials: tuple[dict[str, str], dict[str, str]] = ({}, {})
         self._queue: deque[bytes] = deque()
+        self._queued_bytes = 0
         self._wake = asyncio.Event()
         self.closing: Close | None = None
+        self.reader: asyncio.Task[None] | None = None
 
     def send(self, frame: bytes) -> None:
         if self.closing is not None:
             return
-        if len(self._queue) >= self.limit:
+        if len(self._queue) >= self.limit or self._queued_bytes > self.byte_limit:
             self.close(Close(CLOSE_TOO_SLOW, "too slow, reconnect to resync"))
             return
         self._queue.append(frame)
+        self._queued_bytes += len(frame)
         self._wake.set()
 
     def close(self, reason: Close) -> None:
         if self.closing is None:
             self.closing = reason
+            if reason.code == CLOSE_TOO_SLOW:
+                self._queue.clear()  # stale: it resyncs when it reconnects
+                self._queued_bytes = 0
             self._wake.set()
+            # Leave the room now, not when the client next speaks: one that stopped
+            # reading may never send anything again.
+            if self.reader is not None and self.reader is not asyncio.current_task():
+                self.reader.cancel()
 
     async def write(self) -> None:
         """Write queued frames until asked to close; then close the socket.
@@ -123,9 +143,11 @@ class SocketPeer:
         try:
             while True:
                 while queue:
+                    frame = queue.popleft()
+                    self._queued_bytes -= len(frame)
                     message: WebSocketSendEvent = {
                         "type": "websocket.send",
-                        "bytes": queue.popleft(),
+                        "bytes": frame,
                         "text": None,
                     }
                     await send(message)
@@ -142,6 +164,7 @@ class SocketPeer:
         except (OSError, RuntimeError, WebSocketDisconnect):
             self.closing = self.closing or Close(1006, "gone")
             queue.clear()
+            self._queued_bytes = 0
 
 
 async def _refuse(socket: Socket, code: int, reason: str) -> None:
@@ -210,18 +233,28 @@ async def note_socket(socket: Socket, note_id: FromPath[str]) -> None:
         # ``?mode=view``: a page that only shows the text (a carnet's live excerpts,
         # the projector) joins as a viewer, so it is not counted among the writers.
         view_only = socket.query_params.get("mode") == "view"
-        peer = SocketPeer(socket, viewer, editor, limits.send_queue_frames, view_only)
+        peer = SocketPeer(
+            socket, viewer, editor, limits.send_queue_frames, view_only, limits.send_queue_bytes
+        )
         peer.credentials = (headers, cookies)
         writer = asyncio.create_task(peer.write())
         room.join(peer)
+        reading = asyncio.ensure_future(_read(socket, room, peer, rooms))
+        peer.reader = reading
         try:
-            await _read(socket, room, peer, rooms)
+            await asyncio.wait({reading})
+            if not reading.cancelled():
+                reading.result()
         finally:
+            reading.cancel()
             rooms.leave(room, peer)
             if not writer.done():
                 peer.close(Close(1000, "bye"))
+                # A client cut off for being slow gets the close frame only if it
+                # reads again: give it that long.
+                grace = 10 if peer.closing and peer.closing.code == CLOSE_TOO_SLOW else 1
                 try:
-                    async with asyncio.timeout(1):
+                    async with asyncio.timeout(grace):
                         await writer
                 except TimeoutError:
                     writer.cancel()
@@ -271,6 +304,19 @@ class RightsWatcher:
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
+    async def _signed_out(self, peer: SocketPeer) -> bool:
+        """True when the socket's credentials no longer name the person who opened it."""
+        if peer.user_id is None:
+            return False
+        try:
+            async with self.database.connection() as conn:
+                viewer = await identify(conn, *peer.credentials)
+        except AppError:
+            return True
+        except DATABASE_ERRORS:
+            return False
+        return viewer.user_id != peer.user_id
+
     async def _check(self, targets: list[tuple[Room, Peer]]) -> None:
         for room, peer in targets:
             if not isinstance(peer, SocketPeer) or peer.closing is not None:
@@ -278,6 +324,9 @@ class RightsWatcher:
             try:
                 viewer, editor = await _admit(self.database, room.note_id, *peer.credentials)
             except Close as refusal:
+                if refusal.code == CLOSE_NOT_FOUND and await self._signed_out(peer):
+                    # An ended session reads as an anonymous visit: say why it closes.
+                    refusal = Close(CLOSE_UNAUTHENTICATED, "signed out")
                 if refusal.code != CLOSE_UNAVAILABLE:
                     peer.close(refusal)
                 continue

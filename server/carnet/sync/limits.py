@@ -23,6 +23,9 @@ class Limits:
     max_presence_per_connection: int = 16
     # Frames waiting to be written to one connection before it counts as stuck.
     send_queue_frames: int = 2000
+    # ... or bytes: each SyncStep1 is answered with the document, so a client that
+    # keeps asking and never reads would otherwise queue 2,000 copies of it.
+    send_queue_bytes: int = 8 * 1024 * 1024
     viewer_interval: float = 0.05
     idle_unload_seconds: float = 30.0
     revision_pause_seconds: float = 60.0

@@ -101,7 +101,8 @@ class Persister:
                 if not self.delayed:
                     logger.warning("saving delayed, database error: %r", error)
                     self.delayed = True
-                    self.on_delayed(True)
+                # At every retry, not only the first: whoever wrote since is told too.
+                self.on_delayed(True)
                 await asyncio.sleep(_BACKOFF[min(attempt, len(_BACKOFF) - 1)])
                 attempt += 1
                 continue

@@ -41,6 +41,27 @@ def _waiting(update: bytes, state: bytes) -> bool:
     )
 
 
+def integrate(doc: pycrdt.Doc[Any], updates: list[bytes]) -> list[bytes]:
+    """Apply again those of ``updates`` not wholly in ``doc``; return what still waits.
+
+    pycrdt 0.14 (yrs) leaves an update pending for good when it arrived after
+    another pending one of the same client and the gap before both is filled
+    later (updates 0, 2, 4, then 1: 4 never integrates, while Yjs integrates
+    every order). Applying the waiting ones again until nothing moves fixes it.
+    """
+    state = doc.get_state()
+    waiting = [update for update in updates if _waiting(update, state)]
+    while waiting:
+        for update in waiting:
+            doc.apply_update(update)
+        state = doc.get_state()
+        still = [update for update in waiting if _waiting(update, state)]
+        if len(still) == len(waiting):
+            break
+        waiting = still
+    return waiting
+
+
 class Close(Exception):
     """Raised by the room to have the adapter close one connection."""
 
@@ -166,6 +187,10 @@ class Room:
                 except Exception:  # pycrdt raises several types on a bad state vector
                     raise Close(CLOSE_BAD_FRAME, "invalid state vector") from None
                 peer.send(wire.encode_sync_step2(reply))
+                # get_update() leaves out what waits for its causal parents (DESIGN §4):
+                # send it as it came, or this client never gets it.
+                for update in self.pending:
+                    peer.send(wire.encode_sync_update(update))
             case wire.SyncStep2(update) | wire.SyncUpdate(update):
                 self._receive_update(peer, update)
             case wire.AwarenessMessage(payload):
@@ -283,8 +308,7 @@ class Room:
         The document keeps such structs and deletions aside, and ``get_update()``
         leaves them out, so no snapshot may be taken while any remain.
         """
-        state = self.doc.get_state()
-        self.pending = [u for u in [*self.pending, update] if _waiting(u, state)]
+        self.pending = integrate(self.doc, [*self.pending, update])
 
     def _broadcast_update(self, update: bytes) -> None:
         frame = wire.encode_sync_update(update)

@@ -21,7 +21,7 @@ from carnet.storage import documents as store
 from carnet.sync import protocol as wire
 from carnet.sync.limits import Limits
 from carnet.sync.persistence import DATABASE_ERRORS, Persister
-from carnet.sync.room import Peer, Room
+from carnet.sync.room import Peer, Room, integrate
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +32,7 @@ def build_doc(stored: store.StoredDocument) -> pycrdt.Doc[Any]:
         doc.apply_update(stored.snapshot)
     for update in stored.updates:
         doc.apply_update(update)
+    integrate(doc, stored.updates)  # what pycrdt left pending although its parents are in
     return doc
 
 
@@ -162,6 +163,8 @@ class Rooms:
             on_saved=self._room_saved,
             on_presence=self._local_presence if self.fanout else None,
             read_only=status is not NoteStatus.DRAFT,
+            # Structs still waiting for their parents: no snapshot may drop them.
+            pending=integrate(doc, stored.updates),
         )
         if stored.updates and (
             len(stored.updates) >= self.limits.compact_rows

@@ -17,6 +17,7 @@ import sys
 import time
 from typing import Any
 
+from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
@@ -106,7 +107,8 @@ def request_ids(app: ASGIApp) -> ASGIApp:
 
         try:
             # A socket sends no http.response.start: its frames skip the wrapper.
-            await app(scope, receive, send if scope["type"] == "websocket" else send_with_id)
+            socket = scope["type"] == ScopeType.WEBSOCKET
+            await app(scope, receive, send if socket else send_with_id)
         finally:
             request_id.reset(token)
 

@@ -29,12 +29,11 @@ from carnet.sync.limits import Limits
 logger = logging.getLogger(__name__)
 
 
-def _waiting(update: bytes, state: bytes) -> bool:
-    """Whether part of ``update`` is not yet integrated in a document at ``state``."""
+def _waiting(update: bytes, state: bytes, have: dict[int, int]) -> bool:
+    """Whether part of ``update`` is not yet integrated in a document at ``state`` (``have``)."""
     rest = pycrdt.get_update(update, state)
     if wire.update_has_structs(rest):
         return True
-    have = wire.decode_state_vector(state)
     return any(
         clock + length > have.get(client, 0)
         for client, clock, length in wire.delete_set_ranges(rest)
@@ -50,12 +49,14 @@ def integrate(doc: pycrdt.Doc[Any], updates: list[bytes]) -> list[bytes]:
     every order). Applying the waiting ones again until nothing moves fixes it.
     """
     state = doc.get_state()
-    waiting = [update for update in updates if _waiting(update, state)]
+    have = wire.decode_state_vector(state)
+    waiting = [update for update in updates if _waiting(update, state, have)]
     while waiting:
         for update in waiting:
             doc.apply_update(update)
         state = doc.get_state()
-        still = [update for update in waiting if _waiting(update, state)]
+        have = wire.decode_state_vector(state)
+        still = [update for update in waiting if _waiting(update, state, have)]
         if len(still) == len(waiting):
             break
         waiting = still

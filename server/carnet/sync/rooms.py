@@ -26,14 +26,18 @@ from carnet.sync.room import Peer, Room, integrate
 logger = logging.getLogger(__name__)
 
 
-def build_doc(stored: store.StoredDocument) -> pycrdt.Doc[Any]:
+def load_doc(stored: store.StoredDocument) -> tuple[pycrdt.Doc[Any], list[bytes]]:
+    """The stored document, and the log rows still waiting for their causal parents."""
     doc: pycrdt.Doc[Any] = pycrdt.Doc()
     if stored.snapshot is not None:
         doc.apply_update(stored.snapshot)
     for update in stored.updates:
         doc.apply_update(update)
-    integrate(doc, stored.updates)  # what pycrdt left pending although its parents are in
-    return doc
+    return doc, integrate(doc, stored.updates)
+
+
+def build_doc(stored: store.StoredDocument) -> pycrdt.Doc[Any]:
+    return load_doc(stored)[0]
 
 
 class Fanout(Protocol):
@@ -149,7 +153,7 @@ class Rooms:
             stored = await store.load_document(conn, note_id)
             status = await notes.note_status(conn, note_id)
         self.loads += 1
-        doc = build_doc(stored)
+        doc, pending = load_doc(stored)
         room = Room(
             note_id=note_id,
             doc=doc,
@@ -164,7 +168,7 @@ class Rooms:
             on_presence=self._local_presence if self.fanout else None,
             read_only=status is not NoteStatus.DRAFT,
             # Structs still waiting for their parents: no snapshot may drop them.
-            pending=integrate(doc, stored.updates),
+            pending=pending,
         )
         if stored.updates and (
             len(stored.updates) >= self.limits.compact_rows

@@ -9,9 +9,11 @@ from contextlib import asynccontextmanager
 
 from litestar import Litestar, Request, Response
 from litestar.datastructures import State
+from litestar.enums import ScopeType
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.types import Receive, Scope, Send
 
 from carnet.api.auth import AuthController, InvitationController
 from carnet.api.carnets import CarnetController
@@ -33,6 +35,7 @@ from carnet.public import HANDLERS as PUBLIC_HANDLERS
 from carnet.public import indexer_lifespan
 from carnet.storage import Database
 from carnet.storage.migrate import upgrade
+from carnet.sync.direct import RAW_SEND
 from carnet.sync.endpoint import RightsWatcher, note_socket
 from carnet.sync.limits import Limits
 from carnet.sync.presence import new_instance_id, presence_publisher, repeat_presence
@@ -100,6 +103,19 @@ def _unexpected_error(
     )
 
 
+class CarnetApp(Litestar):
+    """Litestar, keeping the server's own ``send`` of each socket for the fan-out fast path.
+
+    Litestar wraps ``send`` before any middleware runs; :mod:`carnet.sync.direct`
+    needs the server's, so it is kept in the scope here, outside everything.
+    """
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # type: ignore[override]
+        if scope["type"] == ScopeType.WEBSOCKET:
+            scope[RAW_SEND] = send  # type: ignore[literal-required]
+        await super().__call__(scope, receive, send)
+
+
 def create_app(settings: Settings, limits: Limits | None = None) -> Litestar:
     if settings.database_url is None:
         raise ValueError("create_app needs settings.database_url (the CLI provides one)")
@@ -134,7 +150,7 @@ def create_app(settings: Settings, limits: Limits | None = None) -> Litestar:
                 await fanout.close()
             await database.close()
 
-    return Litestar(
+    return CarnetApp(
         route_handlers=[
             healthz,
             readyz,

@@ -37,6 +37,7 @@ from carnet.permissions import Action, Verdict, decide
 from carnet.storage import Database
 from carnet.storage.access import note_access
 from carnet.sync import protocol as wire
+from carnet.sync.direct import DirectWriter
 from carnet.sync.limits import TokenBucket
 from carnet.sync.persistence import DATABASE_ERRORS
 from carnet.sync.room import (
@@ -72,6 +73,7 @@ class SocketPeer:
         "byte_limit",
         "closing",
         "credentials",
+        "direct",
         "editor",
         "limit",
         "name",
@@ -109,9 +111,18 @@ class SocketPeer:
         self._wake = asyncio.Event()
         self.closing: Close | None = None
         self.reader: asyncio.Task[None] | None = None
+        self.direct = DirectWriter.for_scope(socket.scope)
 
     def send(self, frame: bytes) -> None:
         if self.closing is not None:
+            return
+        direct = self.direct
+        # Straight to the transport when nothing is queued before it (order holds).
+        if direct is not None and not self._queue and direct.ready():
+            if direct.buffered() > self.byte_limit:
+                self.close(Close(CLOSE_TOO_SLOW, "too slow, reconnect to resync"))
+            else:
+                direct.write(frame)
             return
         if len(self._queue) >= self.limit or self._queued_bytes > self.byte_limit:
             self.close(Close(CLOSE_TOO_SLOW, "too slow, reconnect to resync"))

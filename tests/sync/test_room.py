@@ -37,8 +37,11 @@ class FakePeer:
 
 
 class FakeStore:
+    """Saves nothing; ``commit`` acknowledges everything, as the persister does after a commit."""
+
     def __init__(self) -> None:
         self.saved: list[tuple[str, bytes, str | None, Callable[[int | None], None]]] = []
+        self.room: Room | None = None
 
     def __call__(
         self, note_id: str, data: bytes, user_id: str | None, on_saved: Callable[[int | None], None]
@@ -49,11 +52,14 @@ class FakeStore:
         for seq, (_, _, _, on_saved) in enumerate(self.saved, start=1):
             on_saved(seq)
         self.saved.clear()
+        assert self.room is not None
+        self.room.flush_acks()
 
 
 def make_room(**limits: Any) -> tuple[Room, FakeStore]:
     store = FakeStore()
-    return Room(note_id="n1", doc=pycrdt.Doc(), save=store, limits=Limits(**limits)), store
+    store.room = Room(note_id="n1", doc=pycrdt.Doc(), save=store, limits=Limits(**limits))
+    return store.room, store
 
 
 def typed(text: str, client_id: int = 7) -> bytes:
@@ -185,3 +191,14 @@ def test_finalised_rooms_refuse_edits_from_everyone() -> None:
     assert editor.messages()[-1] == wire.Status("read_only", "note status changed")
     room.receive(editor, wire.SyncUpdate(typed("trop tard")))
     assert editor.messages()[-1] == wire.PermissionDenied("read-only") and not store.saved
+
+
+def test_one_saved_message_per_connection_per_commit() -> None:
+    room, store = make_room()
+    editor = FakePeer()
+    room.join(editor)
+    for word in ("un", "deux", "trois"):
+        room.receive(editor, wire.SyncUpdate(typed(word, client_id=len(word))))
+    store.commit()
+    saved = [m for m in editor.messages() if isinstance(m, wire.Saved)]
+    assert saved == [wire.Saved(3, 3)]

@@ -7,7 +7,6 @@ snapshot, never neither.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -41,42 +40,42 @@ class StoredDocument:
 async def append_updates(conn: asyncpg.Connection, batch: Sequence[NewUpdate]) -> list[int | None]:
     """Append a batch (several notes mixed) and return each update's sequence number.
 
-    Updates of notes deleted meanwhile are dropped (None): nobody can open
-    them any more.
+    One statement, so outside a transaction block it is one round trip and
+    one commit. Updates of notes deleted meanwhile are dropped (None): nobody
+    can open them any more.
     """
-    counts = Counter(update.note_id for update in batch)
-    heads = await conn.fetch(
+    rows = await conn.fetch(
         """
-        INSERT INTO note_heads AS h (note_id, last_seq)
-        SELECT c.note_id, c.n FROM unnest($1::text[], $2::bigint[]) AS c(note_id, n)
-         WHERE EXISTS (SELECT 1 FROM notes WHERE id = c.note_id)
-        ON CONFLICT (note_id) DO UPDATE SET last_seq = h.last_seq + excluded.last_seq
-        RETURNING h.note_id, h.last_seq
-        """,
-        list(counts),
-        list(counts.values()),
-    )
-    next_seq = {row["note_id"]: row["last_seq"] - counts[row["note_id"]] + 1 for row in heads}
-    seqs: list[int | None] = []
-    rows: list[tuple[str, int, bytes, str | None]] = []
-    for update in batch:
-        seq = next_seq.get(update.note_id)
-        if seq is None:
-            seqs.append(None)
-            continue
-        next_seq[update.note_id] = seq + 1
-        seqs.append(seq)
-        rows.append((update.note_id, seq, update.data, update.user_id))
-    if rows:
-        note_ids, numbers, datas, users = zip(*rows, strict=True)
-        await conn.execute(
-            "INSERT INTO note_updates (note_id, seq, data, user_id) "
-            "SELECT * FROM unnest($1::text[], $2::bigint[], $3::bytea[], $4::text[])",
-            list(note_ids),
-            list(numbers),
-            list(datas),
-            list(users),
+        WITH batch AS (
+            SELECT b.note_id, b.data, b.user_id, b.ord
+              FROM unnest($1::text[], $2::bytea[], $3::text[])
+                   WITH ORDINALITY AS b(note_id, data, user_id, ord)
+        ), counts AS (
+            SELECT note_id, count(*) AS n FROM batch GROUP BY note_id
+        ), heads AS (
+            INSERT INTO note_heads AS h (note_id, last_seq)
+            SELECT c.note_id, c.n FROM counts c
+             WHERE EXISTS (SELECT 1 FROM notes WHERE id = c.note_id)
+            ON CONFLICT (note_id) DO UPDATE SET last_seq = h.last_seq + excluded.last_seq
+            RETURNING h.note_id, h.last_seq
+        ), numbered AS (
+            SELECT b.ord, b.note_id, b.data, b.user_id,
+                   h.last_seq - c.n + row_number() OVER (PARTITION BY b.note_id ORDER BY b.ord)
+                       AS seq
+              FROM batch b JOIN counts c USING (note_id) JOIN heads h USING (note_id)
+        ), stored AS (
+            INSERT INTO note_updates (note_id, seq, data, user_id)
+            SELECT note_id, seq, data, user_id FROM numbered
         )
+        SELECT ord, seq FROM numbered
+        """,
+        [update.note_id for update in batch],
+        [update.data for update in batch],
+        [update.user_id for update in batch],
+    )
+    seqs: list[int | None] = [None] * len(batch)
+    for row in rows:
+        seqs[row["ord"] - 1] = row["seq"]
     return seqs
 
 

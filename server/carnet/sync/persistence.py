@@ -95,7 +95,8 @@ class Persister:
                 continue
             batch = [self._queue[i] for i in range(min(MAX_BATCH, len(self._queue)))]
             try:
-                async with self.database.transaction() as conn:
+                # One statement: its own transaction, one round trip.
+                async with self.database.connection() as conn:
                     seqs = await append_updates(conn, [pending.update for pending in batch])
             except DATABASE_ERRORS as error:
                 if not self.delayed:

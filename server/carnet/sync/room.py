@@ -141,6 +141,7 @@ class Room:
     _viewer_presence: dict[int, wire.AwarenessEntry] = field(default_factory=dict)
     _viewer_flush: asyncio.TimerHandle | None = None
     _applied_beyond: set[int] = field(default_factory=set)
+    _unacknowledged: set[Peer] = field(default_factory=set)
 
     # Joining and leaving ----------------------------------------------------
 
@@ -254,10 +255,16 @@ class Room:
         if origin is not None:
             origin.unsaved -= 1
             origin.saved_count += 1
-            if origin in self.peers:
-                origin.send(wire.encode(wire.Saved(origin.saved_count, self.seq)))
+            self._unacknowledged.add(origin)
         if self.on_saved:
             self.on_saved(self)
+
+    def flush_acks(self) -> None:
+        """Tell each editor what is now saved: one message per connection per commit."""
+        acknowledged, self._unacknowledged = self._unacknowledged, set()
+        for peer in acknowledged:
+            if peer in self.peers:
+                peer.send(wire.encode(wire.Saved(peer.saved_count, self.seq)))
 
     def apply_remote(self, update: bytes, seq: int) -> None:
         """An update another process committed as ``seq``: share it here, do not save it again."""

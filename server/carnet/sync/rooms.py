@@ -237,6 +237,8 @@ class Rooms:
     # Other processes -----------------------------------------------------------------
 
     def _committed(self, saved: list[tuple[store.NewUpdate, int]]) -> None:
+        for room in self.rooms.values():
+            room.flush_acks()
         if self.fanout is not None:
             for update, seq in saved:
                 self.fanout.publish_update(update.note_id, seq, update.data)

@@ -34,6 +34,7 @@ from carnet.auth.identity import SESSION_COOKIE, Viewer, csrf_token, origin_allo
 from carnet.config import Settings
 from carnet.dates import format_span
 from carnet.errors import AppError
+from carnet.events import AccessChanged, EventBus
 from carnet.i18n import LANGUAGE_COOKIE, Language, request_language
 from carnet.models import NoteStatus, Role
 from carnet.pages.strings import strings
@@ -287,7 +288,11 @@ class PageController(Controller):
         same_site = origin_allowed(request.headers.get("origin"), settings.origins)
         if token and (same_site or data.get("csrf_token") == expected):
             async with database.transaction() as conn:
-                await accounts.delete_session(conn, token)
+                user_id = await accounts.delete_session(conn, token)
+            if user_id is not None:
+                # Sockets opened with this session close at once.
+                bus: EventBus = request.app.state.bus
+                bus.publish(AccessChanged(user_id=user_id))
         return Redirect(path="/", status_code=303, cookies=[session_cookie(settings, None)])
 
     @get("/lang/{language:str}")

@@ -119,8 +119,12 @@ async def user_for_session(conn: asyncpg.Connection, token: str) -> User | None:
     return _user(row) if row else None
 
 
-async def delete_session(conn: asyncpg.Connection, token: str) -> None:
-    await conn.execute("DELETE FROM browser_sessions WHERE token_hash = $1", secret_hash(token))
+async def delete_session(conn: asyncpg.Connection, token: str) -> str | None:
+    """End a browser session; returns whose it was (None if there was none)."""
+    user_id: str | None = await conn.fetchval(
+        "DELETE FROM browser_sessions WHERE token_hash = $1 RETURNING user_id", secret_hash(token)
+    )
+    return user_id
 
 
 # API tokens ------------------------------------------------------------------

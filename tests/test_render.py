@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from markdown_it import MarkdownIt
 from pycrdt import Doc, XmlElement, XmlFragment, XmlText
 
 from carnet.render import (
@@ -672,13 +673,7 @@ def test_read_fragment_model() -> None:
 # Markdown re-parses to the same text and marks (markdown-it-py, a CommonMark parser)
 # ---------------------------------------------------------------------------
 
-try:
-    from markdown_it import MarkdownIt
-except ImportError:  # pragma: no cover - markdown-it-py comes with rich (litestar[standard])
-    MarkdownIt = None
-
-needs_markdown_it = pytest.mark.skipif(MarkdownIt is None, reason="markdown-it-py not installed")
-MD = MarkdownIt("commonmark").enable("strikethrough") if MarkdownIt is not None else None
+MD = MarkdownIt("commonmark").enable("strikethrough")
 TAG_MARK = {"strong": "bold", "em": "italic", "s": "strike", "del": "strike"}
 
 
@@ -746,7 +741,6 @@ inline_lists = st.lists(
 )
 
 
-@needs_markdown_it
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(inline_lists)
 def test_markdown_inline_round_trip(inlines: list[Inline]) -> None:
@@ -867,7 +861,6 @@ block_trees = st.recursive(
 )
 
 
-@needs_markdown_it
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(block_trees, max_size=4))
 def test_markdown_block_round_trip(blocks: list[Block]) -> None:
@@ -887,7 +880,7 @@ def test_html_from_blocks_matches_render_html() -> None:
 
 def node_update(pm: dict[str, Any], *flags: str) -> bytes:
     if not (JS_DIR / "node_modules").is_dir():
-        pytest.skip("tests/js/node_modules missing: run `npm ci` in tests/js first")
+        pytest.fail("tests/js/node_modules missing: `make test` runs `npm ci` in tests/js")
     node = shutil.which("node")
     assert node is not None, "node is required for the real Yjs client test"
     result = subprocess.run(
